@@ -30,10 +30,10 @@ import java.util.Set;
  * <ul>
  *   <li>From {@link #beginDrain()} on, every response carries {@code Connection: close} and its
  *       connection is closed right after it, so a busy client is told before the close.
- *   <li>A connection with no request in progress is closed only once it has been quiet for the
- *       idle grace: a client that is actively using a connection sends its next request far sooner
- *       than that, gets an answer with {@code Connection: close}, and the connection closes after
- *       it. Only a client that has left a connection unused for the whole grace can race the close,
+ *   <li>A connection with no request in progress is closed only once it has been quiet for the idle
+ *       grace: a client that is actively using a connection sends its next request far sooner than
+ *       that, gets an answer with {@code Connection: close}, and the connection closes after it.
+ *       Only a client that has left a connection unused for the whole grace can race the close,
  *       exactly as with any keep-alive idle timeout.
  *   <li>The listener is closed (with {@code server.shutdown}) at the first moment no accepted
  *       connection is idle, or after the idle grace at the latest. Vert.x then only finishes
@@ -88,7 +88,7 @@ public final class HttpDrain implements Handler<RoutingContext> {
   public void connected(HttpConnection connection) {
     Conn conn = new Conn(connection);
     connections.put(connection, conn);
-    idle++;
+    setIdle(conn, true);
     connection.closeHandler(v -> closed(conn));
     if (draining) {
       closeWhenIdle(conn);
@@ -100,10 +100,8 @@ public final class HttpDrain implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     Conn conn = connections.get(ctx.request().connection());
     Exchange exchange = new Exchange(ctx, conn);
-    if (conn.active++ == 0 && conn.open) {
-      idle--;
-      checkNoIdle();
-    }
+    conn.active++;
+    setIdle(conn, false);
     inFlight.add(exchange);
     ctx.addHeadersEndHandler(
         v -> {
@@ -236,8 +234,8 @@ public final class HttpDrain implements Handler<RoutingContext> {
     if (exchange.closeSent) {
       close(conn);
     } else if (conn.active == 0) {
-      idle++;
       conn.idleSince = System.nanoTime();
+      setIdle(conn, true);
       if (draining) {
         closeWhenIdle(conn);
       }
@@ -246,26 +244,29 @@ public final class HttpDrain implements Handler<RoutingContext> {
 
   private void closed(Conn conn) {
     connections.remove(conn.connection);
-    if (conn.open && conn.active == 0) {
-      idle--;
-    }
     conn.open = false;
+    setIdle(conn, false);
     vertx.cancelTimer(conn.idleTimer);
     conn.closed.complete();
-    checkNoIdle();
   }
 
   private void close(Conn conn) {
     if (!conn.open) {
       return;
     }
-    if (conn.active == 0) {
-      idle--;
-    }
     conn.open = false;
+    setIdle(conn, false);
     vertx.cancelTimer(conn.idleTimer);
     conn.connection.close();
-    checkNoIdle();
+  }
+
+  /** Keeps {@link #idle} equal to the number of connections whose {@code idle} flag is set. */
+  private void setIdle(Conn conn, boolean idle) {
+    if (conn.idle != idle) {
+      conn.idle = idle;
+      this.idle += idle ? 1 : -1;
+      checkNoIdle();
+    }
   }
 
   private void closeWhenIdle(Conn conn) {
@@ -287,6 +288,7 @@ public final class HttpDrain implements Handler<RoutingContext> {
     final Promise<Void> closed = Promise.promise();
     int active;
     boolean open = true;
+    boolean idle;
     long idleSince = System.nanoTime();
     long idleTimer = -1;
 
