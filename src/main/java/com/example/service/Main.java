@@ -10,6 +10,8 @@ import com.example.service.lifecycle.Service.Component;
 import com.example.service.lifecycle.ShutdownSignals;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +27,15 @@ public final class Main {
   public static void main(String[] args) {
     Logging.configure();
     ShutdownSignals signals = ShutdownSignals.install();
-    Vertx vertx = Vertx.vertx();
+    // No classpath file cache: this service serves no files from the classpath, and the cache is a
+    // temp directory Vert.x would create and then delete again on the way out.
+    Vertx vertx =
+        Vertx.vertx(
+            new VertxOptions()
+                .setFileSystemOptions(
+                    new FileSystemOptions()
+                        .setClassPathResolvingEnabled(false)
+                        .setFileCachingEnabled(false)));
 
     // Startup: configuration, then each component in dependency order, HTTP last.
     Service service;

@@ -18,8 +18,8 @@ import java.time.Instant;
  * Appends one JSON line per completed job to the journal file. Deploy it as a worker: it blocks on
  * file writes.
  *
- * <p>Each line is handed to the operating system before the job is acknowledged, so a job whose
- * id a client received is in the file even if the process is killed right after.
+ * <p>Each line is handed to the operating system before the job is acknowledged, so a job whose id
+ * a client received is in the file even if the process is killed right after.
  */
 public final class JournalVerticle extends VerticleBase {
 
@@ -42,10 +42,7 @@ public final class JournalVerticle extends VerticleBase {
       }
       file =
           FileChannel.open(
-              path,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE,
-              StandardOpenOption.APPEND);
+              path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     } catch (IOException | RuntimeException e) {
       return Future.failedFuture("cannot open JOURNAL_PATH=" + path + ": " + e);
     }

@@ -9,8 +9,8 @@ public final class Responses {
   private Responses() {}
 
   /**
-   * Ends {@code response} with {@code status} and a short JSON message, unless it has already
-   * ended or its connection is gone (shutdown may have answered it first).
+   * Ends {@code response} with {@code status} and a short JSON message, unless it has already ended
+   * or its connection is gone (shutdown may have answered it first).
    */
   public static void error(HttpServerResponse response, int status, String message) {
     if (response.ended() || response.closed()) {

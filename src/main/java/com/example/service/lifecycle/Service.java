@@ -16,8 +16,8 @@ import java.util.logging.Logger;
  * A started service: its components, deployed as siblings in dependency order with the HTTP
  * verticle last, and the shutdown that takes them down in reverse order under one deadline.
  *
- * <p>Siblings, not children: Vert.x undeploys a verticle's children in parallel before the
- * parent's own stop, which would take the dependencies away while HTTP is still draining.
+ * <p>Siblings, not children: Vert.x undeploys a verticle's children in parallel before the parent's
+ * own stop, which would take the dependencies away while HTTP is still draining.
  */
 public final class Service {
 
@@ -106,15 +106,16 @@ public final class Service {
   }
 
   /**
-   * Shuts down: readiness fails, the pre-stop delay passes, HTTP drains, then each dependency
-   * stops in reverse order, each bounded by what is left of the deadline, then Vert.x closes.
+   * Shuts down: readiness fails, the pre-stop delay passes, HTTP drains, then each dependency stops
+   * in reverse order, each bounded by what is left of the deadline, then Vert.x closes.
    *
    * @param reason what started it, for the log (e.g. {@code SIGTERM})
    * @return the exit status: {@link #EXIT_OK} or {@link #EXIT_INCOMPLETE}; never fails
    */
   public Future<Integer> shutdown(String reason) {
     Clock clock = new Clock();
-    LOG.info("shutdown began (" + reason + "): readiness is 503, responses carry Connection: close");
+    LOG.info(
+        "shutdown began (" + reason + "): readiness is 503, responses carry Connection: close");
     return http.beginShutdown()
         .compose(v -> delay())
         .compose(v -> stopComponents(clock))

@@ -1,0 +1,114 @@
+package com.example.service;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One keep-alive HTTP/1.1 client connection over a plain socket, so tests see exactly what the
+ * server sent: headers as written, EOF, resets and partial responses.
+ */
+final class RawHttp implements AutoCloseable {
+
+  /** A response as read off the wire; header names in lower case. */
+  record Response(int status, Map<String, String> headers, String body) {
+    boolean connectionClose() {
+      return "close".equalsIgnoreCase(headers.get("connection"));
+    }
+  }
+
+  /** The connection ended before a whole response arrived; {@code partial} if any byte did. */
+  static final class Truncated extends EOFException {
+    final boolean partial;
+
+    Truncated(boolean partial) {
+      super(partial ? "connection closed mid-response" : "connection closed before a response");
+      this.partial = partial;
+    }
+  }
+
+  private final Socket socket;
+  private final InputStream in;
+  private final OutputStream out;
+  private final String host;
+
+  RawHttp(String host, int port, int readTimeoutMs) throws IOException {
+    this.host = host + ":" + port;
+    socket = new Socket();
+    socket.setTcpNoDelay(true);
+    socket.connect(new InetSocketAddress(host, port), 5_000);
+    socket.setSoTimeout(readTimeoutMs);
+    in = new BufferedInputStream(socket.getInputStream());
+    out = socket.getOutputStream();
+  }
+
+  /** Sends {@code GET path} and does not wait for the answer. */
+  void send(String path) throws IOException {
+    out.write(
+        ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+  }
+
+  /** Reads one response with a Content-Length body. */
+  Response read() throws IOException {
+    String statusLine = line(true);
+    Map<String, String> headers = new TreeMap<>();
+    for (String h = line(false); !h.isEmpty(); h = line(false)) {
+      int colon = h.indexOf(':');
+      headers.put(
+          h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+    }
+    int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
+    byte[] body = in.readNBytes(length);
+    if (body.length < length) {
+      throw new Truncated(true);
+    }
+    int status = Integer.parseInt(statusLine.split(" ")[1]);
+    return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
+  }
+
+  Response get(String path) throws IOException {
+    send(path);
+    return read();
+  }
+
+  /** True once the server has closed the connection (reads EOF), false on a timeout. */
+  boolean closedByServer() throws IOException {
+    try {
+      return in.read() == -1;
+    } catch (java.net.SocketTimeoutException e) {
+      return false;
+    } catch (java.net.SocketException e) {
+      return true; // reset
+    }
+  }
+
+  private String line(boolean first) throws IOException {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream(64);
+    int b;
+    while ((b = in.read()) != '\n') {
+      if (b == -1) {
+        throw new Truncated(!first || buf.size() > 0);
+      }
+      if (b != '\r') {
+        buf.write(b);
+      }
+    }
+    return buf.toString(StandardCharsets.US_ASCII);
+  }
+
+  @Override
+  public void close() throws IOException {
+    socket.close();
+  }
+}

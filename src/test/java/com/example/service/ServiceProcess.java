@@ -1,0 +1,137 @@
+package com.example.service;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The fat jar running as a child process, for tests that send it real signals. It runs from the
+ * project directory (so {@code conf/config.json} is found), on 127.0.0.1 and a free port.
+ */
+final class ServiceProcess implements AutoCloseable {
+
+  private static final Pattern LISTENING = Pattern.compile("listening on [^ ]+:(\\d+) in");
+
+  private final Process process;
+  private final List<String> lines = new ArrayList<>();
+  private final List<Waiter> waiters = new ArrayList<>();
+  private final CompletableFuture<Integer> port = new CompletableFuture<>();
+  private final CompletableFuture<Long> exitNanos;
+
+  private record Waiter(Predicate<String> match, CompletableFuture<String> found) {}
+
+  private ServiceProcess(Process process) {
+    this.process = process;
+    exitNanos = process.onExit().thenApply(p -> System.nanoTime());
+    Thread reader = new Thread(this::readOutput, "service-output");
+    reader.setDaemon(true);
+    reader.start();
+    awaitLine(l -> LISTENING.matcher(l).find())
+        .thenAccept(
+            l -> {
+              Matcher m = LISTENING.matcher(l);
+              m.find();
+              port.complete(Integer.parseInt(m.group(1)));
+            });
+    process.onExit().thenRun(() -> port.completeExceptionally(new IllegalStateException("exited")));
+  }
+
+  /** Starts the jar with these environment variables on top of HTTP_HOST=127.0.0.1, HTTP_PORT=0. */
+  static ServiceProcess start(Path journal, Map<String, String> env) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    String jar = System.getProperty("service.jar", "target/service.jar");
+    // env resets SIGINT/SIGTERM to their defaults: a JVM started by a build tool or a script may
+    // otherwise inherit SIGINT as ignored and never see it.
+    ProcessBuilder pb =
+        new ProcessBuilder("env", "--default-signal=INT,TERM", java, "-jar", jar)
+            .redirectErrorStream(true);
+    pb.environment().put("HTTP_HOST", "127.0.0.1");
+    pb.environment().put("HTTP_PORT", "0");
+    pb.environment().put("JOURNAL_PATH", journal.toString());
+    pb.environment().putAll(env);
+    return new ServiceProcess(pb.start());
+  }
+
+  private void readOutput() {
+    try (BufferedReader r =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line = r.readLine(); line != null; line = r.readLine()) {
+        System.out.println("  [service] " + line);
+        synchronized (this) {
+          lines.add(line);
+          for (Waiter w : waiters) {
+            if (w.match().test(line)) {
+              w.found().complete(line);
+            }
+          }
+        }
+      }
+    } catch (IOException ignored) {
+      // the process is gone
+    }
+  }
+
+  /** Completes with the first output line, past or future, that matches. */
+  synchronized CompletableFuture<String> awaitLine(Predicate<String> match) {
+    CompletableFuture<String> found = new CompletableFuture<>();
+    for (String line : lines) {
+      if (match.test(line)) {
+        found.complete(line);
+        return found;
+      }
+    }
+    waiters.add(new Waiter(match, found));
+    return found;
+  }
+
+  /** The HTTP port, once the service logs that it listens. */
+  int port() throws Exception {
+    return port.get(30, TimeUnit.SECONDS);
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** Sends a signal by name, e.g. {@code TERM} or {@code INT}. */
+  void signal(String name) throws Exception {
+    int rc = new ProcessBuilder("kill", "-s", name, Long.toString(process.pid())).start().waitFor();
+    if (rc != 0) {
+      throw new IllegalStateException("kill -s " + name + " failed: " + rc);
+    }
+  }
+
+  /** Waits for the process to exit and returns its status. */
+  int awaitExit(Duration timeout) throws Exception {
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("service did not exit within " + timeout);
+    }
+    return process.exitValue();
+  }
+
+  /** {@link System#nanoTime()} when the exit was observed. */
+  long exitNanos() throws Exception {
+    return exitNanos.get(30, TimeUnit.SECONDS);
+  }
+
+  synchronized String output() {
+    return String.join("\n", lines);
+  }
+
+  @Override
+  public void close() {
+    process.destroyForcibly();
+  }
+}
