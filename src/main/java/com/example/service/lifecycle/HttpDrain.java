@@ -15,10 +15,8 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Drains an HTTP/1.x server so that every request that reaches an accepted connection is answered.
@@ -60,7 +58,6 @@ public final class HttpDrain implements Handler<RoutingContext> {
   private final Vertx vertx;
   private final long idleMs;
   private final Map<HttpConnection, Conn> connections = new HashMap<>();
-  private final Set<Exchange> inFlight = new HashSet<>();
 
   /** Open connections with no request in progress: the ones a listener shutdown would cut. */
   private int idle;
@@ -100,18 +97,21 @@ public final class HttpDrain implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     Conn conn = connections.get(ctx.request().connection());
     Exchange exchange = new Exchange(ctx, conn);
-    conn.active++;
+    conn.exchanges.add(exchange);
     setIdle(conn, false);
-    inFlight.add(exchange);
-    ctx.addHeadersEndHandler(
-        v -> {
-          if (draining) {
-            ctx.response().headers().set(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-            exchange.closeSent = true;
-          }
-        });
+    if (draining) {
+      markClose(exchange);
+    }
     ctx.addEndHandler(ar -> ended(exchange, ar.succeeded()));
     ctx.next();
+  }
+
+  /** Adds {@code Connection: close} to the response, unless its head is already on the wire. */
+  private static void markClose(Exchange exchange) {
+    HttpServerResponse response = exchange.ctx.response();
+    if (!response.headWritten()) {
+      response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
   }
 
   /**
@@ -123,8 +123,10 @@ public final class HttpDrain implements Handler<RoutingContext> {
       return;
     }
     draining = true;
+    // All on this event loop: no response head can be written between here and the flag above.
     for (Conn conn : connections.values()) {
-      if (conn.open && conn.active == 0) {
+      conn.exchanges.forEach(HttpDrain::markClose);
+      if (conn.open && conn.exchanges.isEmpty()) {
         closeWhenIdle(conn);
       }
     }
@@ -188,11 +190,11 @@ public final class HttpDrain implements Handler<RoutingContext> {
    * promises outstanding when it starts; requests that arrive meanwhile are caught by the next.
    */
   private Future<Void> settle() {
-    List<Future<Void>> pending = new ArrayList<>(inFlight.size() + connections.size());
-    for (Exchange exchange : inFlight) {
-      pending.add(exchange.done.future());
-    }
+    List<Future<Void>> pending = new ArrayList<>();
     for (Conn conn : connections.values()) {
+      for (Exchange exchange : conn.exchanges) {
+        pending.add(exchange.done());
+      }
       pending.add(conn.closed.future());
     }
     if (pending.isEmpty()) {
@@ -202,38 +204,47 @@ public final class HttpDrain implements Handler<RoutingContext> {
   }
 
   private void abortAll() {
-    for (Exchange exchange : List.copyOf(inFlight)) {
-      aborted++;
-      exchange.aborted = true;
-      HttpServerResponse response = exchange.ctx.response();
-      if (response.headWritten()) {
-        close(exchange.conn);
-      } else {
-        response.putHeader(HttpHeaders.RETRY_AFTER, "1");
-        Responses.error(response, 503, "service is shutting down");
-      }
-    }
     for (Conn conn : List.copyOf(connections.values())) {
-      if (conn.open && conn.active == 0) {
+      for (Exchange exchange : List.copyOf(conn.exchanges)) {
+        aborted++;
+        exchange.aborted = true;
+        HttpServerResponse response = exchange.ctx.response();
+        if (response.headWritten()) {
+          close(conn);
+        } else {
+          response.putHeader(HttpHeaders.RETRY_AFTER, "1");
+          Responses.error(response, 503, "service is shutting down");
+        }
+      }
+      if (conn.open && conn.exchanges.isEmpty()) {
         close(conn);
       }
     }
   }
 
   private void ended(Exchange exchange, boolean succeeded) {
-    inFlight.remove(exchange);
-    exchange.done.complete();
     Conn conn = exchange.conn;
-    conn.active--;
-    if (draining && succeeded && !exchange.aborted) {
+    conn.exchanges.remove(exchange);
+    if (exchange.done != null) {
+      exchange.done.complete();
+    }
+    if (!draining) {
+      if (conn.exchanges.isEmpty()) {
+        conn.idleSince = System.nanoTime();
+        setIdle(conn, true);
+      }
+      return;
+    }
+    if (succeeded && !exchange.aborted) {
       drained++;
     }
     if (!conn.open) {
       return;
     }
-    if (exchange.closeSent) {
+    HttpServerResponse response = exchange.ctx.response();
+    if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
       close(conn);
-    } else if (conn.active == 0) {
+    } else if (conn.exchanges.isEmpty()) {
       conn.idleSince = System.nanoTime();
       setIdle(conn, true);
       if (draining) {
@@ -276,7 +287,7 @@ public final class HttpDrain implements Handler<RoutingContext> {
         vertx.setTimer(
             Math.max(1, idleMs - quietMs),
             id -> {
-              if (conn.open && conn.active == 0) {
+              if (conn.open && conn.exchanges.isEmpty()) {
                 close(conn);
               }
             });
@@ -286,7 +297,10 @@ public final class HttpDrain implements Handler<RoutingContext> {
   private static final class Conn {
     final HttpConnection connection;
     final Promise<Void> closed = Promise.promise();
-    int active;
+
+    /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
+    final List<Exchange> exchanges = new ArrayList<>(2);
+
     boolean open = true;
     boolean idle;
     long idleSince = System.nanoTime();
@@ -301,13 +315,22 @@ public final class HttpDrain implements Handler<RoutingContext> {
   private static final class Exchange {
     final RoutingContext ctx;
     final Conn conn;
-    final Promise<Void> done = Promise.promise();
-    boolean closeSent;
+
+    /** Made only when a drain waits on it: the hot path allocates no promise. */
+    Promise<Void> done;
+
     boolean aborted;
 
     Exchange(RoutingContext ctx, Conn conn) {
       this.ctx = ctx;
       this.conn = conn;
+    }
+
+    Future<Void> done() {
+      if (done == null) {
+        done = Promise.promise();
+      }
+      return done.future();
     }
   }
 }
