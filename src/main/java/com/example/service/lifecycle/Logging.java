@@ -3,7 +3,6 @@ package com.example.service.lifecycle;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.TimeZone;
 import java.util.logging.Handler;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
@@ -24,7 +23,6 @@ public final class Logging {
     if (System.getProperty("java.util.logging.config.file") != null) {
       return;
     }
-    TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
     try (InputStream in = Logging.class.getResourceAsStream("/logging.properties")) {
       if (in != null) {
         LogManager.getLogManager().readConfiguration(in);

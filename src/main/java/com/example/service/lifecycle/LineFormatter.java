@@ -1,0 +1,35 @@
+package com.example.service.lifecycle;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Instant;
+import java.util.logging.Formatter;
+import java.util.logging.LogRecord;
+
+/**
+ * One line per record: {@code 2026-01-31T12:00:00.123Z INFO [logger] message}.
+ *
+ * <p>Plain string building rather than {@link java.util.logging.SimpleFormatter}'s {@code
+ * String.format}: the shutdown's log lines run on code that has not been compiled yet, where a
+ * format pattern costs milliseconds between the last response and the exit.
+ */
+public final class LineFormatter extends Formatter {
+
+  @Override
+  public String format(LogRecord record) {
+    StringBuilder line = new StringBuilder(128);
+    line.append(Instant.ofEpochMilli(record.getMillis())).append(' ');
+    String level = record.getLevel().getName();
+    line.append(level);
+    for (int i = level.length(); i < 8; i++) {
+      line.append(' ');
+    }
+    line.append('[').append(record.getLoggerName()).append("] ").append(formatMessage(record));
+    if (record.getThrown() != null) {
+      StringWriter trace = new StringWriter();
+      record.getThrown().printStackTrace(new PrintWriter(trace));
+      line.append(System.lineSeparator()).append(trace.toString().stripTrailing());
+    }
+    return line.append(System.lineSeparator()).toString();
+  }
+}
