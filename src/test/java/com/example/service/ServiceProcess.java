@@ -28,6 +28,7 @@ final class ServiceProcess implements AutoCloseable {
   private final List<Waiter> waiters = new ArrayList<>();
   private final CompletableFuture<Integer> port = new CompletableFuture<>();
   private final CompletableFuture<Long> exitNanos;
+  private volatile boolean echo = true;
 
   private record Waiter(Predicate<String> match, CompletableFuture<String> found) {}
 
@@ -49,13 +50,35 @@ final class ServiceProcess implements AutoCloseable {
 
   /** Starts the jar with these environment variables on top of HTTP_HOST=127.0.0.1, HTTP_PORT=0. */
   static ServiceProcess start(Path journal, Map<String, String> env) throws IOException {
-    String java = ProcessHandle.current().info().command().orElse("java");
-    String jar = System.getProperty("service.jar", "target/service.jar");
+    return java(List.of("-jar", jar()), journal, env);
+  }
+
+  /** The fat jar the build made. */
+  static String jar() {
+    return System.getProperty("service.jar", "target/service.jar");
+  }
+
+  /** Starts {@code java args...} with the same environment as {@link #start}. */
+  static ServiceProcess java(List<String> args, Path journal, Map<String, String> env)
+      throws IOException {
+    return java(List.of(), args, journal, env);
+  }
+
+  /**
+   * Starts {@code launcher... java args...}; the launcher (e.g. {@code taskset -c 1}) must exec
+   * java, so that signals reach it.
+   */
+  static ServiceProcess java(
+      List<String> launcher, List<String> args, Path journal, Map<String, String> env)
+      throws IOException {
+    List<String> command = new ArrayList<>();
     // env resets SIGINT/SIGTERM to their defaults: a JVM started by a build tool or a script may
     // otherwise inherit SIGINT as ignored and never see it.
-    ProcessBuilder pb =
-        new ProcessBuilder("env", "--default-signal=INT,TERM", java, "-jar", jar)
-            .redirectErrorStream(true);
+    command.addAll(List.of("env", "--default-signal=INT,TERM"));
+    command.addAll(launcher);
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
     pb.environment().put("HTTP_HOST", "127.0.0.1");
     pb.environment().put("HTTP_PORT", "0");
     pb.environment().put("JOURNAL_PATH", journal.toString());
@@ -68,7 +91,9 @@ final class ServiceProcess implements AutoCloseable {
         new BufferedReader(
             new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line = r.readLine(); line != null; line = r.readLine()) {
-        System.out.println("  [service] " + line);
+        if (echo) {
+          System.out.println("  [service] " + line);
+        }
         synchronized (this) {
           lines.add(line);
           for (Waiter w : waiters) {
@@ -101,6 +126,12 @@ final class ServiceProcess implements AutoCloseable {
     return port.get(30, TimeUnit.SECONDS);
   }
 
+  /** Stops copying the service's output to stdout (it is still kept for {@link #output()}). */
+  ServiceProcess quiet() {
+    echo = false;
+    return this;
+  }
+
   long pid() {
     return process.pid();
   }
@@ -111,6 +142,16 @@ final class ServiceProcess implements AutoCloseable {
     if (rc != 0) {
       throw new IllegalStateException("kill -s " + name + " failed: " + rc);
     }
+  }
+
+  /**
+   * Sends SIGTERM straight from this JVM ({@link Process#destroy()} on Unix), with no helper
+   * process in between, and returns {@link System#nanoTime()} just before it.
+   */
+  long sigterm() {
+    long sent = System.nanoTime();
+    process.destroy();
+    return sent;
   }
 
   /** Waits for the process to exit and returns its status. */

@@ -1,0 +1,452 @@
+package com.example.service;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The benchmark behind {@code bench/run.sh}: the template against a bare Vert.x baseline ({@link
+ * BaselineMain}) in the same run, alternating A B A B so a noisy machine does not decide the
+ * result. Prints one table and writes the figures as JSON.
+ *
+ * <p>Arguments: {@code rounds throughputSeconds resultFile}.
+ */
+public final class Benchmark {
+
+  /** The flags the Dockerfile gives the JVM. */
+  static final List<String> CONTAINER_FLAGS =
+      List.of("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError");
+
+  private static final int CONNECTIONS = 32;
+
+  /**
+   * Throughput runs pin the service to one core and wrk to another, so the two do not fight over
+   * the CPU and the runs agree with each other; without that, two runs of the same build on 2 cores
+   * differed by 15%.
+   */
+  private static final boolean PIN = Runtime.getRuntime().availableProcessors() >= 2;
+
+  private static final List<String> SERVICE_CORE = PIN ? List.of("taskset", "-c", "1") : List.of();
+  private static final List<String> WRK_CORE = PIN ? List.of("taskset", "-c", "0") : List.of();
+  private static final int IN_FLIGHT = 20;
+
+  private record Variant(String name, List<String> javaArgs) {}
+
+  private final Variant template = new Variant("template", List.of("-jar", ServiceProcess.jar()));
+  private final Variant baseline =
+      new Variant(
+          "baseline",
+          List.of(
+              "-cp", ServiceProcess.jar() + ":target/test-classes", BaselineMain.class.getName()));
+  private final Path scratch = Files.createTempDirectory("bench");
+  private final int rounds;
+  private final int seconds;
+
+  private Benchmark(int rounds, int seconds) throws IOException {
+    this.rounds = rounds;
+    this.seconds = seconds;
+  }
+
+  public static void main(String[] args) throws Exception {
+    int rounds = Integer.parseInt(args[0]);
+    int seconds = Integer.parseInt(args[1]);
+    Path out = Path.of(args[2]);
+    JsonObject results = new Benchmark(rounds, seconds).run();
+    Files.createDirectories(out.toAbsolutePath().getParent());
+    Files.writeString(out, results.encodePrettily());
+    System.out.println();
+    System.out.println(table(results));
+    System.out.println("figures: " + out);
+    System.exit(0);
+  }
+
+  private JsonObject run() throws Exception {
+    JsonObject results =
+        new JsonObject()
+            .put("date", Instant.now().toString())
+            .put("machine", machine())
+            .put("rounds", rounds)
+            .put("throughputSeconds", seconds)
+            .put("connections", CONNECTIONS)
+            .put("pinned", PIN)
+            .put("jarBytes", Files.size(Path.of(ServiceProcess.jar())));
+
+    // Throughput and latency, A B A B; RSS read right after each run.
+    JsonArray tRuns = new JsonArray();
+    JsonArray bRuns = new JsonArray();
+    for (int i = 0; i < rounds; i++) {
+      tRuns.add(throughput(template, List.of()));
+      bRuns.add(throughput(baseline, List.of()));
+    }
+    JsonObject containerRun = throughput(template, CONTAINER_FLAGS);
+    results.put(
+        "throughput",
+        new JsonObject()
+            .put("template", summary(tRuns))
+            .put("baseline", summary(bRuns))
+            .put("templateContainerFlags", containerRun)
+            .put("ratio", median(tRuns, "rps") / median(bRuns, "rps")));
+
+    // Startup: process start to the first 200 on /hello.
+    List<Double> tStart = new ArrayList<>();
+    List<Double> bStart = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      tStart.add(startupMs(template));
+      bStart.add(startupMs(baseline));
+    }
+    results.put(
+        "startupMs",
+        new JsonObject().put("template", median(tStart)).put("baseline", median(bStart)));
+
+    // Shutdown timing.
+    List<Double> tIdle = new ArrayList<>();
+    List<Double> bIdle = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      tIdle.add(idleShutdownMs(template));
+      bIdle.add(idleShutdownMs(baseline));
+    }
+    JsonArray inFlight = new JsonArray();
+    for (int i = 0; i < 5; i++) {
+      inFlight.add(inFlightShutdown());
+    }
+    results.put(
+        "shutdown",
+        new JsonObject()
+            .put(
+                "idleSigtermToExitMs",
+                new JsonObject().put("template", median(tIdle)).put("baseline", median(bIdle)))
+            .put("inFlight", inFlight)
+            .put("lastResponseToExitMsMedian", median(inFlight, "lastResponseToExitMs")));
+
+    // Shutdown loss under closed-loop load.
+    JsonArray loss = new JsonArray();
+    for (int clients : new int[] {16, 64}) {
+      loss.add(loss(template, clients, 0));
+      loss.add(loss(template, clients, 1000));
+      loss.add(loss(baseline, clients, 0));
+    }
+    results.put("loss", loss);
+    return results;
+  }
+
+  private ServiceProcess start(
+      List<String> launcher, Variant v, List<String> flags, Map<String, String> env, int port)
+      throws IOException {
+    List<String> args = new ArrayList<>(flags);
+    args.addAll(v.javaArgs());
+    Map<String, String> all = new java.util.HashMap<>(env);
+    all.put("HTTP_PORT", Integer.toString(port));
+    Path journal = scratch.resolve(v.name() + "-journal.jsonl");
+    return ServiceProcess.java(launcher, args, journal, all).quiet();
+  }
+
+  private ServiceProcess start(Variant v, List<String> flags, Map<String, String> env)
+      throws IOException {
+    return start(List.of(), v, flags, env, 0);
+  }
+
+  private JsonObject throughput(Variant v, List<String> flags) throws Exception {
+    try (ServiceProcess p = start(SERVICE_CORE, v, flags, Map.of(), 0)) {
+      String url = "http://127.0.0.1:" + p.port() + "/hello";
+      wrk(url, Math.max(2, seconds / 2)); // warm-up: JIT, pools
+      String out = wrk(url, seconds);
+      JsonObject run =
+          new JsonObject()
+              .put("variant", v.name())
+              .put("flags", String.join(" ", flags))
+              .put("rps", number(out, "Requests/sec:\\s+([\\d.]+)"))
+              .put("p50Ms", latencyMs(out, "50%"))
+              .put("p99Ms", latencyMs(out, "99%"))
+              .put("rssMiB", rssMiB(p.pid()));
+      System.out.println("throughput " + run.encode());
+      p.signal("TERM");
+      p.awaitExit(Duration.ofSeconds(60));
+      return run;
+    }
+  }
+
+  private double startupMs(Variant v) throws Exception {
+    int port = freePort();
+    long start = System.nanoTime();
+    try (ServiceProcess p = start(List.of(), v, List.of(), Map.of(), port)) {
+      while (true) {
+        try (RawHttp c = new RawHttp("127.0.0.1", port, 5_000)) {
+          if (c.get("/hello").status() == 200) {
+            break;
+          }
+        } catch (IOException notYet) {
+          Thread.sleep(1); // a client polling for the server to come up
+        }
+      }
+      double ms = (System.nanoTime() - start) / 1e6;
+      p.signal("TERM");
+      p.awaitExit(Duration.ofSeconds(30));
+      System.out.println("startup " + v.name() + " " + ms + " ms");
+      return ms;
+    }
+  }
+
+  private double idleShutdownMs(Variant v) throws Exception {
+    try (ServiceProcess p = start(v, List.of(), Map.of())) {
+      p.port();
+      long sent = p.sigterm();
+      p.awaitExit(Duration.ofSeconds(60));
+      double ms = (p.exitNanos() - sent) / 1e6;
+      System.out.println("idle shutdown " + v.name() + " " + ms + " ms");
+      return ms;
+    }
+  }
+
+  /** SIGTERM with {@value #IN_FLIGHT} {@code /work?ms=1500} in flight. */
+  private JsonObject inFlightShutdown() throws Exception {
+    try (ServiceProcess p = start(template, List.of(), Map.of())) {
+      int port = p.port();
+      List<RawHttp> conns = new ArrayList<>();
+      for (int i = 0; i < IN_FLIGHT; i++) {
+        RawHttp c = new RawHttp("127.0.0.1", port, 30_000);
+        c.send("/work?ms=1500");
+        conns.add(c);
+      }
+      List<CompletableFuture<Long>> answered = new ArrayList<>();
+      for (RawHttp c : conns) {
+        answered.add(
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try (c) {
+                    return c.read().status() == 200 ? System.nanoTime() : -1L;
+                  } catch (IOException e) {
+                    return -1L;
+                  }
+                }));
+      }
+      try (RawHttp probe = new RawHttp("127.0.0.1", port, 10_000)) {
+        probe.get("/hello"); // the in-flight requests were read before this one
+      }
+      p.sigterm();
+      int status = p.awaitExit(Duration.ofSeconds(60));
+      long last = 0;
+      int ok = 0;
+      for (CompletableFuture<Long> a : answered) {
+        long t = a.get(10, TimeUnit.SECONDS);
+        if (t > 0) {
+          ok++;
+          last = Math.max(last, t);
+        }
+      }
+      JsonObject run =
+          new JsonObject()
+              .put("answered200", ok)
+              .put("of", IN_FLIGHT)
+              .put("exit", status)
+              .put("lastResponseToExitMs", (p.exitNanos() - last) / 1e6);
+      System.out.println("in-flight shutdown " + run.encode());
+      return run;
+    }
+  }
+
+  private JsonObject loss(Variant v, int clients, int delayMs) throws Exception {
+    try (ServiceProcess p =
+        start(v, List.of(), Map.of("SHUTDOWN_DELAY_MS", Integer.toString(delayMs)))) {
+      LoadClient load = new LoadClient("127.0.0.1", p.port(), "/hello", clients, 50L * clients);
+      load.start();
+      load.warm().get(60, TimeUnit.SECONDS);
+      load.markSignal();
+      p.sigterm();
+      int status = p.awaitExit(Duration.ofSeconds(60));
+      load.stop();
+      JsonObject run =
+          new JsonObject(load.json())
+              .put("variant", v.name())
+              .put("delayMs", v == template ? delayMs : null)
+              .put("exit", status);
+      System.out.println("loss " + run.encode());
+      return run;
+    }
+  }
+
+  private static String wrk(String url, int seconds) throws Exception {
+    Process p =
+        new ProcessBuilder("wrk", "-t2", "-c" + CONNECTIONS, "-d" + seconds + "s", "--latency", url)
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0 || out.contains("Socket errors")) {
+      throw new IllegalStateException("wrk failed:\n" + out);
+    }
+    return out;
+  }
+
+  private static double number(String text, String regex) {
+    Matcher m = Pattern.compile(regex).matcher(text);
+    if (!m.find()) {
+      throw new IllegalStateException("no " + regex + " in:\n" + text);
+    }
+    return Double.parseDouble(m.group(1));
+  }
+
+  /** A wrk latency percentile line, e.g. {@code 99% 4.21ms}, in milliseconds. */
+  private static double latencyMs(String text, String percentile) {
+    Matcher m = Pattern.compile(percentile + "\\s+([\\d.]+)(us|ms|s)").matcher(text);
+    if (!m.find()) {
+      throw new IllegalStateException("no " + percentile + " in:\n" + text);
+    }
+    double value = Double.parseDouble(m.group(1));
+    return switch (m.group(2)) {
+      case "us" -> value / 1000;
+      case "s" -> value * 1000;
+      default -> value;
+    };
+  }
+
+  private static double rssMiB(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
+      }
+    }
+    throw new IllegalStateException("no VmRSS for " + pid);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static JsonObject summary(JsonArray runs) {
+    return new JsonObject()
+        .put("runs", runs)
+        .put("rps", median(runs, "rps"))
+        .put("p50Ms", median(runs, "p50Ms"))
+        .put("p99Ms", median(runs, "p99Ms"))
+        .put("rssMiB", median(runs, "rssMiB"));
+  }
+
+  private static double median(JsonArray runs, String key) {
+    List<Double> values = new ArrayList<>();
+    for (int i = 0; i < runs.size(); i++) {
+      values.add(runs.getJsonObject(i).getDouble(key));
+    }
+    return median(values);
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = new ArrayList<>(values);
+    Collections.sort(sorted);
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+  }
+
+  private static String machine() throws IOException {
+    String cpu =
+        Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+            .filter(l -> l.startsWith("model name"))
+            .findFirst()
+            .map(l -> l.substring(l.indexOf(':') + 1).trim())
+            .orElse("unknown CPU");
+    return Runtime.getRuntime().availableProcessors()
+        + " cores ("
+        + cpu
+        + "), Java "
+        + System.getProperty("java.version");
+  }
+
+  private static String table(JsonObject r) {
+    JsonObject t = r.getJsonObject("throughput");
+    JsonObject tt = t.getJsonObject("template");
+    JsonObject bt = t.getJsonObject("baseline");
+    JsonObject tc = t.getJsonObject("templateContainerFlags");
+    JsonObject st = r.getJsonObject("startupMs");
+    JsonObject sd = r.getJsonObject("shutdown");
+    JsonObject idle = sd.getJsonObject("idleSigtermToExitMs");
+    StringBuilder sb = new StringBuilder();
+    sb.append("Machine: ").append(r.getString("machine")).append(", ").append(r.getString("date"));
+    if (r.getBoolean("pinned")) {
+      sb.append("\nThroughput runs: service pinned to core 1, wrk -t1 to core 0.");
+    }
+    sb.append("\n\n| figure | template | baseline | template/baseline |\n|---|---|---|---|\n");
+    row(
+        sb,
+        "GET /hello req/s (wrk, "
+            + CONNECTIONS
+            + " conns, median of "
+            + r.getInteger("rounds")
+            + ")",
+        tt,
+        bt,
+        o -> o.getDouble("rps"),
+        "%.0f");
+    row(sb, "p50 latency (ms)", tt, bt, o -> o.getDouble("p50Ms"), "%.2f");
+    row(sb, "p99 latency (ms)", tt, bt, o -> o.getDouble("p99Ms"), "%.2f");
+    row(sb, "RSS after the run (MiB)", tt, bt, o -> o.getDouble("rssMiB"), "%.0f");
+    sb.append(
+        String.format(
+            "| RSS after the run with %s (MiB) | %.0f | | |%n",
+            String.join(" ", CONTAINER_FLAGS), tc.getDouble("rssMiB")));
+    sb.append(
+        String.format(
+            "| startup: process start → first 200 (ms, median of 5) | %.0f | %.0f | %.2f |%n",
+            st.getDouble("template"),
+            st.getDouble("baseline"),
+            st.getDouble("template") / st.getDouble("baseline")));
+    sb.append(
+        String.format(
+            "| SIGTERM → exit, idle (ms, median of 5) | %.0f | %.0f | |%n",
+            idle.getDouble("template"), idle.getDouble("baseline")));
+    sb.append(
+        String.format(
+            "| SIGTERM with %d × /work?ms=1500 in flight: last response → exit (ms, median of 5) | %.1f | | |%n",
+            IN_FLIGHT, sd.getDouble("lastResponseToExitMsMedian")));
+    sb.append(String.format("| fat jar (MiB) | %.1f | | |%n", r.getLong("jarBytes") / 1048576.0));
+    sb.append(
+        "\nShutdown loss, closed-loop keep-alive load on /hello, SIGTERM mid-load (failed = lost after sending: EOF, reset, partial, timeout, other status):\n\n");
+    sb.append(
+        "| variant | conns | delay ms | ok | refused | 503 | failed, conns opened before SIGTERM | failed, conns opened after | exit |\n|---|---|---|---|---|---|---|---|---|\n");
+    JsonArray loss = r.getJsonArray("loss");
+    for (int i = 0; i < loss.size(); i++) {
+      JsonObject l = loss.getJsonObject(i);
+      JsonObject b = l.getJsonObject("before");
+      JsonObject a = l.getJsonObject("after");
+      sb.append(
+          String.format(
+              "| %s | %d | %s | %d | %d | %d | **%d** | %d | %d |%n",
+              l.getString("variant"),
+              l.getInteger("clients"),
+              l.getValue("delayMs") == null ? "–" : l.getValue("delayMs").toString(),
+              b.getLong("OK") + a.getLong("OK"),
+              b.getLong("REFUSED") + a.getLong("REFUSED"),
+              b.getLong("UNAVAILABLE_503") + a.getLong("UNAVAILABLE_503"),
+              l.getLong("failedBefore"),
+              l.getLong("failedAfter"),
+              l.getInteger("exit")));
+    }
+    return sb.toString();
+  }
+
+  private static void row(
+      StringBuilder sb,
+      String name,
+      JsonObject t,
+      JsonObject b,
+      ToDoubleFunction<JsonObject> f,
+      String fmt) {
+    double tv = f.applyAsDouble(t);
+    double bv = f.applyAsDouble(b);
+    sb.append(String.format("| %s | " + fmt + " | " + fmt + " | %.3f |%n", name, tv, bv, tv / bv));
+  }
+}
