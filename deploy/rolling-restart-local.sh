@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The compose topology as local processes: HAProxy (deploy/haproxy.cfg on loopback ports) in front
+# of three instances of the fat jar, closed-loop load through HAProxy, each instance restarted in
+# turn. Prints how many requests were served and failed; exits 1 if any failed.
+# Run after the README's build command. Usage: deploy/rolling-restart-local.sh [clients]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v haproxy >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
+fi
+if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
+  echo "build first: ./mvnw -q package -DskipTests" >&2
+  exit 2
+fi
+exec java -cp target/service.jar:target/test-classes com.example.service.RollingRestart "${1:-32}"
