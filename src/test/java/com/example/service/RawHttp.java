@@ -53,8 +53,13 @@ final class RawHttp implements AutoCloseable {
 
   /** Sends {@code GET path} and does not wait for the answer. */
   void send(String path) throws IOException {
+    send(path, "GET");
+  }
+
+  /** Sends a request without a body and does not wait for the answer. */
+  void send(String path, String method) throws IOException {
     out.write(
-        ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
+        (method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n")
             .getBytes(StandardCharsets.US_ASCII));
     out.flush();
   }

@@ -242,6 +242,34 @@ class ShutdownTest {
   }
 
   @Test
+  void unknownPathsWrongMethodsAndFailuresGetShortJsonErrors(Vertx vertx) throws Exception {
+    start(
+        vertx,
+        config(0, 1_000, 1_000),
+        (v, router) ->
+            router
+                .get("/boom")
+                .handler(
+                    ctx -> {
+                      throw new IllegalStateException("boom");
+                    }));
+    try (RawHttp conn = connect()) {
+      RawHttp.Response missing = conn.get("/nope");
+      assertThat(missing.status()).isEqualTo(404);
+      assertThat(missing.body()).isEqualTo("{\"error\":\"not found\"}");
+      RawHttp.Response failed = conn.get("/boom");
+      assertThat(failed.status()).isEqualTo(500);
+      assertThat(failed.body()).isEqualTo("{\"error\":\"internal error\"}");
+    }
+    try (RawHttp conn = connect()) {
+      conn.send("/hello", "DELETE");
+      RawHttp.Response wrongMethod = conn.read();
+      assertThat(wrongMethod.status()).isEqualTo(405);
+      assertThat(wrongMethod.body()).isEqualTo("{\"error\":\"method not allowed\"}");
+    }
+  }
+
+  @Test
   void workRejectsBadInputWith400(Vertx vertx) throws Exception {
     start(vertx, config(0, 1_000, 1_000), (v, router) -> {});
     try (RawHttp conn = connect()) {

@@ -10,6 +10,8 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import java.util.function.BiConsumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Serves the application's routes plus {@code /health/live} and {@code /health/ready}, and drains
@@ -18,6 +20,7 @@ import java.util.function.BiConsumer;
 public final class HttpVerticle extends VerticleBase {
 
   private static final JsonObject UP = new JsonObject().put("status", "UP");
+  private static final Logger LOG = Logger.getLogger("http");
 
   private final ServiceConfig config;
   private final BiConsumer<Vertx, Router> routes;
@@ -50,6 +53,14 @@ public final class HttpVerticle extends VerticleBase {
               }
             });
     routes.accept(vertx, router);
+    router.errorHandler(404, ctx -> Responses.error(ctx.response(), 404, "not found"));
+    router.errorHandler(405, ctx -> Responses.error(ctx.response(), 405, "method not allowed"));
+    router.errorHandler(
+        500,
+        ctx -> {
+          LOG.log(Level.WARNING, "request failed: " + ctx.request().uri(), ctx.failure());
+          Responses.error(ctx.response(), 500, "internal error");
+        });
 
     server =
         vertx
