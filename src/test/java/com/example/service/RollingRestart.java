@@ -21,18 +21,19 @@ import java.util.concurrent.TimeUnit;
  * start a new one on the same port, wait until HAProxy has it UP again.
  *
  * <p>Run as a program ({@code deploy/rolling-restart-local.sh}) it prints the report and exits 1 if
- * any client request failed. Arguments: {@code clients}.
+ * any client request failed. Arguments: {@code clients [shutdownDelayMs]}.
  */
 final class RollingRestart implements AutoCloseable {
 
   /** The same pre-stop delay as compose.yaml. */
-  static final String SHUTDOWN_DELAY_MS = "3000";
+  static final int SHUTDOWN_DELAY_MS = 3000;
 
   private static final int INSTANCES = 3;
 
   private final Path dir;
   private final int[] ports = new int[INSTANCES];
   private final ServiceProcess[] instances = new ServiceProcess[INSTANCES];
+  private final int delayMs;
   private final int frontPort;
   private final int statsPort;
   private final HttpClient http = HttpClient.newHttpClient();
@@ -73,7 +74,15 @@ final class RollingRestart implements AutoCloseable {
   }
 
   RollingRestart(Path dir) throws IOException {
+    this(dir, SHUTDOWN_DELAY_MS);
+  }
+
+  /**
+   * @param delayMs the instances' SHUTDOWN_DELAY_MS
+   */
+  RollingRestart(Path dir, int delayMs) throws IOException {
     this.dir = dir;
+    this.delayMs = delayMs;
     for (int i = 0; i < INSTANCES; i++) {
       ports[i] = freePort();
     }
@@ -119,7 +128,9 @@ final class RollingRestart implements AutoCloseable {
     return ServiceProcess.java(
             List.of("-jar", ServiceProcess.jar()),
             dir.resolve("journal-app" + (i + 1) + ".jsonl"),
-            Map.of("HTTP_PORT", Integer.toString(ports[i]), "SHUTDOWN_DELAY_MS", SHUTDOWN_DELAY_MS))
+            Map.of(
+                "HTTP_PORT", Integer.toString(ports[i]),
+                "SHUTDOWN_DELAY_MS", Integer.toString(delayMs)))
         .quiet();
   }
 
@@ -196,9 +207,10 @@ final class RollingRestart implements AutoCloseable {
 
   public static void main(String[] args) throws Exception {
     int clients = args.length > 0 ? Integer.parseInt(args[0]) : 32;
+    int delayMs = args.length > 1 ? Integer.parseInt(args[1]) : SHUTDOWN_DELAY_MS;
     Path dir = Files.createTempDirectory("rolling");
     Report report;
-    try (RollingRestart topology = new RollingRestart(dir)) {
+    try (RollingRestart topology = new RollingRestart(dir, delayMs)) {
       report = topology.run(clients);
     }
     System.out.println(report);
