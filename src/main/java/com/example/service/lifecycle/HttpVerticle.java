@@ -62,12 +62,15 @@ public final class HttpVerticle extends VerticleBase {
           Responses.error(ctx.response(), 500, "internal error");
         });
 
+    // HTTP/1.1 only: HttpDrain's Connection: close means nothing to HTTP/2, which Vert.x would
+    // otherwise accept as a cleartext upgrade.
+    HttpServerOptions options =
+        new HttpServerOptions()
+            .setHost(config.httpHost())
+            .setPort(config.httpPort())
+            .setHttp2ClearTextEnabled(false);
     server =
-        vertx
-            .createHttpServer(
-                new HttpServerOptions().setHost(config.httpHost()).setPort(config.httpPort()))
-            .connectionHandler(drain::connected)
-            .requestHandler(router);
+        vertx.createHttpServer(options).connectionHandler(drain::connected).requestHandler(router);
     String address = config.httpHost() + ":" + config.httpPort();
     return server
         .listen()
