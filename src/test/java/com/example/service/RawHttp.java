@@ -73,13 +73,33 @@ final class RawHttp implements AutoCloseable {
       headers.put(
           h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
     }
-    int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
-    byte[] body = in.readNBytes(length);
-    if (body.length < length) {
-      throw new Truncated(true);
+    byte[] body;
+    if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+      body = chunkedBody();
+    } else {
+      body = exactly(Integer.parseInt(headers.getOrDefault("content-length", "0")));
     }
     int status = Integer.parseInt(statusLine.split(" ")[1]);
     return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
+  }
+
+  private byte[] chunkedBody() throws IOException {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    for (int size = Integer.parseInt(line(false), 16); size > 0; ) {
+      body.writeBytes(exactly(size));
+      line(false); // the CRLF after the chunk
+      size = Integer.parseInt(line(false), 16);
+    }
+    line(false); // the empty line after the last chunk
+    return body.toByteArray();
+  }
+
+  private byte[] exactly(int length) throws IOException {
+    byte[] bytes = in.readNBytes(length);
+    if (bytes.length < length) {
+      throw new Truncated(true);
+    }
+    return bytes;
   }
 
   Response get(String path) throws IOException {

@@ -169,6 +169,44 @@ class ShutdownTest {
   }
 
   @Test
+  void aResponseStreamedSinceBeforeShutdownLeavesItsConnectionUsable(Vertx vertx) throws Exception {
+    CountDownLatch headSent = new CountDownLatch(1);
+    Service service =
+        start(
+            vertx,
+            config(0, 5_000, 3_000),
+            (v, router) ->
+                router
+                    .get("/stream")
+                    .handler(
+                        ctx -> {
+                          ctx.response().setChunked(true).write("part1,");
+                          headSent.countDown();
+                          v.setTimer(300, id -> ctx.response().end("part2"));
+                        }));
+    try (RawHttp conn = connect()) {
+      conn.send("/stream");
+      assertThat(headSent.await(10, TimeUnit.SECONDS)).isTrue();
+
+      http.beginShutdown().await();
+      CompletableFuture<Integer> status =
+          service.shutdown("test").toCompletionStage().toCompletableFuture();
+
+      // Its head went out before shutdown began, so it could not say Connection: close; the
+      // connection must not be closed under the client, who may send its next request on it.
+      RawHttp.Response streamed = conn.read();
+      assertThat(streamed.status()).isEqualTo(200);
+      assertThat(streamed.body()).isEqualTo("part1,part2");
+      assertThat(streamed.connectionClose()).isFalse();
+      RawHttp.Response next = conn.get("/hello");
+      assertThat(next.status()).isEqualTo(200);
+      assertThat(next.connectionClose()).isTrue();
+      assertThat(conn.closedByServer()).isTrue();
+      assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
+    }
+  }
+
+  @Test
   void anIdleConnectionIsClosedAfterTheIdleGrace(Vertx vertx) throws Exception {
     Service service = start(vertx, config(0, 10_000, 200), (v, router) -> {});
     try (RawHttp conn = connect()) {

@@ -34,8 +34,10 @@ import java.util.Map;
  *       Only a client that has left a connection unused for the whole grace can race the close,
  *       exactly as with any keep-alive idle timeout.
  *   <li>The listener is closed (with {@code server.shutdown}) at the first moment no accepted
- *       connection is idle, or after the idle grace at the latest. Vert.x then only finishes
- *       connections that are busy with a request, which it does not cut.
+ *       connection is idle and no response whose head went out before the drain (so without {@code
+ *       Connection: close}) is still being written; or after the idle grace at the latest. Vert.x
+ *       then closes each connection after its current response, and every such response has told
+ *       its client so.
  * </ul>
  *
  * <p>All methods run on the HTTP verticle's event loop. It must be the first route ({@code
@@ -62,8 +64,15 @@ public final class HttpDrain implements Handler<RoutingContext> {
   /** Open connections with no request in progress: the ones a listener shutdown would cut. */
   private int idle;
 
+  /**
+   * Responses whose head was written before the drain began, so without {@code Connection: close},
+   * still being written: after one of them a listener shutdown would close the connection
+   * unannounced.
+   */
+  private int unmarked;
+
   private boolean draining;
-  private Promise<Void> noIdle;
+  private Promise<Void> quiet;
   private Future<Void> serverShutdown;
   private long drained;
   private long aborted;
@@ -106,12 +115,18 @@ public final class HttpDrain implements Handler<RoutingContext> {
     ctx.next();
   }
 
-  /** Adds {@code Connection: close} to the response, unless its head is already on the wire. */
-  private static void markClose(Exchange exchange) {
+  /**
+   * Adds {@code Connection: close} to the response.
+   *
+   * @return false if its head was already on the wire, too late for that
+   */
+  private static boolean markClose(Exchange exchange) {
     HttpServerResponse response = exchange.ctx.response();
-    if (!response.headWritten()) {
-      response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    if (response.headWritten()) {
+      return false;
     }
+    response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    return true;
   }
 
   /**
@@ -125,7 +140,12 @@ public final class HttpDrain implements Handler<RoutingContext> {
     draining = true;
     // All on this event loop: no response head can be written between here and the flag above.
     for (Conn conn : connections.values()) {
-      conn.exchanges.forEach(HttpDrain::markClose);
+      for (Exchange exchange : conn.exchanges) {
+        if (!markClose(exchange)) {
+          exchange.unmarked = true;
+          unmarked++;
+        }
+      }
       if (conn.open && conn.exchanges.isEmpty()) {
         closeWhenIdle(conn);
       }
@@ -164,17 +184,20 @@ public final class HttpDrain implements Handler<RoutingContext> {
         .transform(v -> Future.succeededFuture(new Result(drained, aborted)));
   }
 
-  /** Completes when no open connection is idle, or after {@code boundMs}. */
+  /**
+   * Completes at the first moment a listener shutdown would cut nothing unannounced: no open
+   * connection idle, no unmarked response still being written. Or after {@code boundMs}.
+   */
   private Future<Void> quiet(long boundMs) {
-    noIdle = Promise.promise();
-    checkNoIdle();
+    quiet = Promise.promise();
+    checkQuiet();
     Timer bound = vertx.timer(Math.max(1, boundMs), MILLISECONDS);
-    return Future.any(noIdle.future(), bound).onComplete(v -> bound.cancel()).mapEmpty();
+    return Future.any(quiet.future(), bound).onComplete(v -> bound.cancel()).mapEmpty();
   }
 
-  private void checkNoIdle() {
-    if (noIdle != null && idle == 0) {
-      noIdle.tryComplete();
+  private void checkQuiet() {
+    if (quiet != null && idle == 0 && unmarked == 0) {
+      quiet.tryComplete();
     }
   }
 
@@ -228,6 +251,10 @@ public final class HttpDrain implements Handler<RoutingContext> {
     if (exchange.done != null) {
       exchange.done.complete();
     }
+    if (exchange.unmarked) {
+      unmarked--;
+      checkQuiet();
+    }
     if (!draining) {
       if (conn.exchanges.isEmpty()) {
         conn.idleSince = System.nanoTime();
@@ -276,7 +303,7 @@ public final class HttpDrain implements Handler<RoutingContext> {
     if (conn.idle != idle) {
       conn.idle = idle;
       this.idle += idle ? 1 : -1;
-      checkNoIdle();
+      checkQuiet();
     }
   }
 
@@ -320,6 +347,9 @@ public final class HttpDrain implements Handler<RoutingContext> {
     Promise<Void> done;
 
     boolean aborted;
+
+    /** Its head was written before the drain began: it cannot carry {@code Connection: close}. */
+    boolean unmarked;
 
     Exchange(RoutingContext ctx, Conn conn) {
       this.ctx = ctx;
