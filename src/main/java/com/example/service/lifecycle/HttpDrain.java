@@ -255,21 +255,18 @@ public final class HttpDrain implements Handler<RoutingContext> {
       unmarked--;
       checkQuiet();
     }
-    if (!draining) {
-      if (conn.exchanges.isEmpty()) {
-        conn.idleSince = System.nanoTime();
-        setIdle(conn, true);
-      }
-      return;
-    }
-    if (succeeded && !exchange.aborted) {
+    if (draining && succeeded && !exchange.aborted) {
       drained++;
     }
     if (!conn.open) {
-      return;
+      return; // closing or closed: never counted idle again
     }
-    HttpServerResponse response = exchange.ctx.response();
-    if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
+    if (draining
+        && exchange
+            .ctx
+            .response()
+            .headers()
+            .contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
       close(conn);
     } else if (conn.exchanges.isEmpty()) {
       conn.idleSince = System.nanoTime();
