@@ -81,6 +81,23 @@ class ShutdownTest {
         });
   }
 
+  /**
+   * Starts the shutdown and returns once the drain has begun, so the test's next request is sent
+   * after it; the future completes with the exit status.
+   */
+  private CompletableFuture<Integer> shutdownInBackground(Service service) {
+    http.beginShutdown().await();
+    return service.shutdown("test").toCompletionStage().toCompletableFuture();
+  }
+
+  /** {@code GET path} on {@code conn} is answered 200, told to close, and then closed. */
+  private static void assertAnsweredThenClosed(RawHttp conn, String path) throws Exception {
+    RawHttp.Response response = conn.get(path);
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(response.connectionClose()).isTrue();
+    assertThat(conn.closedByServer()).isTrue();
+  }
+
   @Test
   void inFlightRequestsFinishAndCarryConnectionClose(Vertx vertx) throws Exception {
     CountDownLatch arrived = new CountDownLatch(5);
@@ -125,9 +142,7 @@ class ShutdownTest {
       assertThat(before.get("/hello").connectionClose()).isFalse();
     }
 
-    http.beginShutdown().await();
-    CompletableFuture<Integer> status =
-        service.shutdown("test").toCompletionStage().toCompletableFuture();
+    CompletableFuture<Integer> status = shutdownInBackground(service);
 
     // The listener is still open during the delay: new connections are served, and told to leave.
     try (RawHttp during = connect()) {
@@ -138,10 +153,7 @@ class ShutdownTest {
       assertThat(during.closedByServer()).isTrue();
     }
     try (RawHttp during = connect()) {
-      RawHttp.Response hello = during.get("/hello");
-      assertThat(hello.status()).isEqualTo(200);
-      assertThat(hello.connectionClose()).isTrue();
-      assertThat(during.closedByServer()).isTrue();
+      assertAnsweredThenClosed(during, "/hello");
       assertThat(http.drainResult().drained()).isZero(); // counted once the drain ends
     }
     assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
@@ -155,15 +167,10 @@ class ShutdownTest {
     try (RawHttp conn = connect()) {
       assertThat(conn.get("/hello").connectionClose()).isFalse();
 
-      http.beginShutdown().await();
-      CompletableFuture<Integer> status =
-          service.shutdown("test").toCompletionStage().toCompletableFuture();
+      CompletableFuture<Integer> status = shutdownInBackground(service);
 
       // Vert.x's own shutdown would have closed this idle connection and dropped this request.
-      RawHttp.Response hello = conn.get("/hello");
-      assertThat(hello.status()).isEqualTo(200);
-      assertThat(hello.connectionClose()).isTrue();
-      assertThat(conn.closedByServer()).isTrue();
+      assertAnsweredThenClosed(conn, "/hello");
       assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
     }
   }
@@ -188,9 +195,7 @@ class ShutdownTest {
       conn.send("/stream");
       assertThat(headSent.await(10, TimeUnit.SECONDS)).isTrue();
 
-      http.beginShutdown().await();
-      CompletableFuture<Integer> status =
-          service.shutdown("test").toCompletionStage().toCompletableFuture();
+      CompletableFuture<Integer> status = shutdownInBackground(service);
 
       // Its head went out before shutdown began, so it could not say Connection: close; the
       // connection must not be closed under the client, who may send its next request on it.
@@ -198,10 +203,7 @@ class ShutdownTest {
       assertThat(streamed.status()).isEqualTo(200);
       assertThat(streamed.body()).isEqualTo("part1,part2");
       assertThat(streamed.connectionClose()).isFalse();
-      RawHttp.Response next = conn.get("/hello");
-      assertThat(next.status()).isEqualTo(200);
-      assertThat(next.connectionClose()).isTrue();
-      assertThat(conn.closedByServer()).isTrue();
+      assertAnsweredThenClosed(conn, "/hello");
       assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
     }
   }
