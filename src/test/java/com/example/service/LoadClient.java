@@ -1,7 +1,6 @@
 package com.example.service;
 
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.util.ArrayList;
@@ -113,13 +112,8 @@ final class LoadClient {
         openedAfter = signalled;
         try {
           conn = new RawHttp(host, port, 10_000);
-        } catch (ConnectException e) {
-          record(openedAfter, Outcome.REFUSED);
-          if (signalled) {
-            Thread.onSpinWait(); // the service is going away; keep trying until stopped
-          }
-          continue;
         } catch (IOException e) {
+          // Nothing was sent: refused (or the connect timed out). Keep trying until stopped.
           record(openedAfter, Outcome.REFUSED);
           continue;
         }
