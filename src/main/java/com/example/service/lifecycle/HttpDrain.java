@@ -253,28 +253,26 @@ public final class HttpDrain implements Handler<RoutingContext> {
     }
     if (exchange.unmarked) {
       unmarked--;
-      checkQuiet();
     }
     if (draining && succeeded && !exchange.aborted) {
       drained++;
     }
-    if (!conn.open) {
-      return; // closing or closed: never counted idle again
-    }
-    if (draining
-        && exchange
-            .ctx
-            .response()
-            .headers()
-            .contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
-      close(conn);
-    } else if (conn.exchanges.isEmpty()) {
-      conn.idleSince = System.nanoTime();
-      setIdle(conn, true);
-      if (draining) {
-        closeWhenIdle(conn);
+    if (conn.open) { // closing or closed: never counted idle again
+      HttpServerResponse response = exchange.ctx.response();
+      if (draining
+          && response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
+        close(conn);
+      } else if (conn.exchanges.isEmpty()) {
+        conn.idleSince = System.nanoTime();
+        setIdle(conn, true);
+        if (draining) {
+          closeWhenIdle(conn);
+        }
       }
     }
+    // Only once this connection counts as idle or closing: checked earlier, the end of an unmarked
+    // response would make the drain look quiet and let the listener shutdown cut this connection.
+    checkQuiet();
   }
 
   private void closed(Conn conn) {
