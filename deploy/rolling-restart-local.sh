@@ -10,8 +10,10 @@ if ! command -v haproxy >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
 fi
+# The package Main is in: these scripts keep working after the package is renamed.
+pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
 if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
   echo "build first: ./mvnw -q package -DskipTests" >&2
   exit 2
 fi
-exec java -cp target/service.jar:target/test-classes com.example.service.RollingRestart "${1:-32}" "${2:-3000}"
+exec java -cp target/service.jar:target/test-classes "$pkg.RollingRestart" "${1:-32}" "${2:-3000}"

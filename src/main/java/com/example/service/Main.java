@@ -1,18 +1,16 @@
 package com.example.service;
 
-import com.example.service.example.ExampleRoutes;
-import com.example.service.example.JournalVerticle;
-import com.example.service.example.WorkerVerticle;
-import com.example.service.lifecycle.HttpVerticle;
+import com.example.service.example.ExampleApplication;
+import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Logging;
 import com.example.service.lifecycle.Service;
-import com.example.service.lifecycle.Service.Component;
 import com.example.service.lifecycle.ShutdownSignals;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
-import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -24,7 +22,17 @@ public final class Main {
 
   private Main() {}
 
+  /**
+   * Runs the example application. Replace it with yours here.
+   *
+   * @param args optionally, the config file (else {@code CONFIG_PATH}, else conf/config.json)
+   */
   public static void main(String[] args) {
+    System.exit(run(new ExampleApplication(), args));
+  }
+
+  /** Runs {@code application} until a signal, and returns the exit status. */
+  public static int run(Application application, String[] args) {
     Logging.configure();
     ShutdownSignals signals = ShutdownSignals.install();
     // No classpath file cache: this service serves no files from the classpath, and the cache is a
@@ -40,26 +48,20 @@ public final class Main {
     // Startup: configuration, then each component in dependency order, HTTP last.
     Service service;
     try {
-      ServiceConfig config = ServiceConfig.load(vertx, Path.of("conf", "config.json")).await();
-      List<Component> components =
-          List.of(
-              new Component(
-                  "journal", new JournalVerticle(config.journalPath()), ThreadingModel.WORKER),
-              new Component("worker", new WorkerVerticle(), ThreadingModel.EVENT_LOOP));
-      service =
-          Service.start(vertx, config, components, new HttpVerticle(config, ExampleRoutes::mount))
-              .await();
+      List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
+      keys.addAll(application.keys());
+      Config config = Config.load(vertx, keys, args).await();
+      service = Service.start(vertx, application, config).await();
     } catch (Exception e) {
       LOG.severe("startup failed: " + e.getMessage());
       vertx.close().timeout(1, TimeUnit.SECONDS).otherwiseEmpty().await();
-      System.exit(Service.EXIT_STARTUP_FAILED);
-      return;
+      return Service.EXIT_STARTUP_FAILED;
     }
 
     // Serve until the first signal; a second one exits at once (see ShutdownSignals).
     String signal = signals.await();
 
     // Shutdown: drain HTTP, stop the components in reverse order, close Vert.x.
-    System.exit(service.shutdown(signal).await());
+    return service.shutdown(signal).await();
   }
 }

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * BaselineMain}) in the same run, alternating A B A B so a noisy machine does not decide the
  * result. Prints one table and writes the figures as JSON.
  *
- * <p>Arguments: {@code rounds throughputSeconds resultFile}.
+ * <p>Arguments: {@code rounds throughputSeconds resultFile httpInstances}; both servers run {@code
+ * httpInstances} event loops.
  */
 public final class Benchmark {
 
@@ -47,7 +48,7 @@ public final class Benchmark {
 
   private record Variant(String name, List<String> javaArgs) {}
 
-  private final Variant template = new Variant("template", List.of("-jar", ServiceProcess.jar()));
+  private final Variant template = new Variant("template", ServiceProcess.testMain());
   private final Variant baseline =
       new Variant(
           "baseline",
@@ -56,17 +57,20 @@ public final class Benchmark {
   private final Path scratch = Files.createTempDirectory("bench");
   private final int rounds;
   private final int seconds;
+  private final int instances;
 
-  private Benchmark(int rounds, int seconds) throws IOException {
+  private Benchmark(int rounds, int seconds, int instances) throws IOException {
     this.rounds = rounds;
     this.seconds = seconds;
+    this.instances = instances;
   }
 
   public static void main(String[] args) throws Exception {
     int rounds = Integer.parseInt(args[0]);
     int seconds = Integer.parseInt(args[1]);
     Path out = Path.of(args[2]);
-    JsonObject results = new Benchmark(rounds, seconds).run();
+    int instances = Integer.parseInt(args[3]);
+    JsonObject results = new Benchmark(rounds, seconds, instances).run();
     Files.createDirectories(out.toAbsolutePath().getParent());
     Files.writeString(out, results.encodePrettily());
     System.out.println();
@@ -84,6 +88,7 @@ public final class Benchmark {
             .put("throughputSeconds", seconds)
             .put("connections", CONNECTIONS)
             .put("pinned", PIN)
+            .put("httpInstances", instances)
             .put("jarBytes", Files.size(Path.of(ServiceProcess.jar())));
 
     // Throughput and latency, A B A B; RSS read right after each run.
@@ -151,8 +156,9 @@ public final class Benchmark {
     args.addAll(v.javaArgs());
     Map<String, String> all = new java.util.HashMap<>(env);
     all.put("HTTP_PORT", Integer.toString(port));
-    Path journal = scratch.resolve(v.name() + "-journal.jsonl");
-    return ServiceProcess.java(launcher, args, journal, all).quiet();
+    all.put("HTTP_INSTANCES", Integer.toString(instances));
+    Path dir = Files.createDirectories(scratch.resolve(v.name()));
+    return ServiceProcess.java(launcher, args, dir, all).quiet();
   }
 
   private ServiceProcess start(Variant v, List<String> flags, Map<String, String> env)
@@ -212,14 +218,14 @@ public final class Benchmark {
     }
   }
 
-  /** SIGTERM with {@value #IN_FLIGHT} {@code /work?ms=1500} in flight. */
+  /** SIGTERM with {@value #IN_FLIGHT} {@code /job?ms=1500} in flight. */
   private JsonObject inFlightShutdown() throws Exception {
     try (ServiceProcess p = start(template, List.of(), Map.of())) {
       int port = p.port();
       List<RawHttp> conns = new ArrayList<>();
       for (int i = 0; i < IN_FLIGHT; i++) {
         RawHttp c = new RawHttp("127.0.0.1", port, 30_000);
-        c.send("/work?ms=1500");
+        c.send("/job?ms=1500");
         conns.add(c);
       }
       List<CompletableFuture<Long>> answered = new ArrayList<>();
@@ -262,9 +268,9 @@ public final class Benchmark {
   private JsonObject loss(Variant v, int clients, int delayMs) throws Exception {
     try (ServiceProcess p =
         start(v, List.of(), Map.of("SHUTDOWN_DELAY_MS", Integer.toString(delayMs)))) {
-      LoadClient load = new LoadClient("127.0.0.1", p.port(), "/hello", clients, 50L * clients);
+      LoadClient load = new LoadClient("127.0.0.1", p.port(), "/hello", clients);
       load.start();
-      load.warm().get(60, TimeUnit.SECONDS);
+      load.oks(50L * clients).get(60, TimeUnit.SECONDS);
       load.markSignal();
       p.sigterm();
       int status = p.awaitExit(Duration.ofSeconds(60));
@@ -410,7 +416,7 @@ public final class Benchmark {
             idle.getDouble("template"), idle.getDouble("baseline")));
     sb.append(
         String.format(
-            "| SIGTERM with %d × /work?ms=1500 in flight: last response → exit (ms, median of 5) | %.1f | | |%n",
+            "| SIGTERM with %d × /job?ms=1500 in flight: last response → exit (ms, median of 5) | %.1f | | |%n",
             IN_FLIGHT, sd.getDouble("lastResponseToExitMsMedian")));
     sb.append(String.format("| fat jar (MiB) | %.1f | | |%n", r.getLong("jarBytes") / 1048576.0));
     sb.append(

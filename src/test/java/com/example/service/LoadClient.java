@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -53,25 +54,26 @@ final class LoadClient {
   private final Map<Outcome, AtomicLong> before = counters();
   private final Map<Outcome, AtomicLong> after = counters();
   private final Set<String> ids = ConcurrentHashMap.newKeySet();
-  private final AtomicLong lastOkNanos = new AtomicLong();
   private final AtomicLong oks = new AtomicLong();
-  private final CompletableFuture<Void> warm = new CompletableFuture<>();
-  private final long warmOks;
+  private final List<Threshold> thresholds = new CopyOnWriteArrayList<>();
 
-  /**
-   * @param warmOks how many OK answers make the load warm (see {@link #warm()})
-   */
-  LoadClient(String host, int port, String path, int clients, long warmOks) {
+  private record Threshold(long oks, CompletableFuture<Void> reached) {}
+
+  LoadClient(String host, int port, String path, int clients) {
     this.host = host;
     this.port = port;
     this.path = path;
     this.clients = clients;
-    this.warmOks = warmOks;
   }
 
-  /** Completes once {@code warmOks} requests have been answered OK. */
-  CompletableFuture<Void> warm() {
-    return warm;
+  /** Completes once {@code n} requests in all have been answered OK. */
+  CompletableFuture<Void> oks(long n) {
+    Threshold t = new Threshold(n, new CompletableFuture<>());
+    thresholds.add(t);
+    if (oks.get() >= n) {
+      t.reached().complete(null);
+    }
+    return t.reached();
   }
 
   private static Map<Outcome, AtomicLong> counters() {
@@ -124,9 +126,11 @@ final class LoadClient {
         RawHttp.Response r = conn.get(path);
         if (r.status() == 200) {
           outcome = Outcome.OK;
-          lastOkNanos.set(System.nanoTime());
-          if (oks.incrementAndGet() >= warmOks) {
-            warm.complete(null);
+          long n = oks.incrementAndGet();
+          for (Threshold t : thresholds) {
+            if (n >= t.oks()) {
+              t.reached().complete(null);
+            }
           }
           Matcher m = ID.matcher(r.body());
           if (m.find()) {
@@ -195,10 +199,6 @@ final class LoadClient {
 
   Set<String> ids() {
     return ids;
-  }
-
-  long lastOkNanos() {
-    return lastOkNanos.get();
   }
 
   /** The counts as one JSON object. */

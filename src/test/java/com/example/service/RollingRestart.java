@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  * start a new one on the same port, wait until HAProxy has it UP again.
  *
  * <p>Run as a program ({@code deploy/rolling-restart-local.sh}) it prints the report and exits 1 if
- * any client request failed. Arguments: {@code clients [shutdownDelayMs]}.
+ * any client request failed. Arguments: {@code clients [shutdownDelayMs [httpInstances]]}.
  */
 final class RollingRestart implements AutoCloseable {
 
@@ -34,6 +34,7 @@ final class RollingRestart implements AutoCloseable {
   private final int[] ports = new int[INSTANCES];
   private final ServiceProcess[] instances = new ServiceProcess[INSTANCES];
   private final int delayMs;
+  private final int httpInstances;
   private final int frontPort;
   private final int statsPort;
   private final HttpClient http = HttpClient.newHttpClient();
@@ -73,16 +74,18 @@ final class RollingRestart implements AutoCloseable {
     }
   }
 
-  RollingRestart(Path dir) throws IOException {
-    this(dir, SHUTDOWN_DELAY_MS);
+  RollingRestart(Path dir, int instances) throws IOException {
+    this(dir, SHUTDOWN_DELAY_MS, instances);
   }
 
   /**
    * @param delayMs the instances' SHUTDOWN_DELAY_MS
+   * @param instances the instances' HTTP_INSTANCES
    */
-  RollingRestart(Path dir, int delayMs) throws IOException {
+  RollingRestart(Path dir, int delayMs, int instances) throws IOException {
     this.dir = dir;
     this.delayMs = delayMs;
+    this.httpInstances = instances;
     for (int i = 0; i < INSTANCES; i++) {
       ports[i] = freePort();
     }
@@ -100,9 +103,9 @@ final class RollingRestart implements AutoCloseable {
       awaitUp(i);
     }
 
-    LoadClient load = new LoadClient("127.0.0.1", frontPort, "/hello", clients, 50L * clients);
+    LoadClient load = new LoadClient("127.0.0.1", frontPort, "/hello", clients);
     load.start();
-    load.warm().get(60, TimeUnit.SECONDS);
+    load.oks(50L * clients).get(60, TimeUnit.SECONDS);
 
     List<Integer> exits = new ArrayList<>();
     long start = System.nanoTime();
@@ -117,19 +120,18 @@ final class RollingRestart implements AutoCloseable {
 
     // Some traffic on the new instances before the load stops.
     long served = load.total(LoadClient.Outcome.OK);
-    while (load.total(LoadClient.Outcome.OK) < served + 50L * clients) {
-      Thread.onSpinWait();
-    }
+    load.oks(served + 50L * clients).get(60, TimeUnit.SECONDS);
     load.stop();
     return new Report(load, exits, restartMs);
   }
 
   private ServiceProcess startInstance(int i) throws IOException {
-    return ServiceProcess.java(
-            List.of("-jar", ServiceProcess.jar()),
-            dir.resolve("journal-app" + (i + 1) + ".jsonl"),
+    Path instanceDir = Files.createDirectories(dir.resolve("app" + (i + 1)));
+    return ServiceProcess.start(
+            instanceDir,
             Map.of(
                 "HTTP_PORT", Integer.toString(ports[i]),
+                "HTTP_INSTANCES", Integer.toString(httpInstances),
                 "SHUTDOWN_DELAY_MS", Integer.toString(delayMs)))
         .quiet();
   }
@@ -208,9 +210,10 @@ final class RollingRestart implements AutoCloseable {
   public static void main(String[] args) throws Exception {
     int clients = args.length > 0 ? Integer.parseInt(args[0]) : 32;
     int delayMs = args.length > 1 ? Integer.parseInt(args[1]) : SHUTDOWN_DELAY_MS;
+    int instances = args.length > 2 ? Integer.parseInt(args[2]) : 2;
     Path dir = Files.createTempDirectory("rolling");
     Report report;
-    try (RollingRestart topology = new RollingRestart(dir, delayMs)) {
+    try (RollingRestart topology = new RollingRestart(dir, delayMs, instances)) {
       report = topology.run(clients);
     }
     System.out.println(report);

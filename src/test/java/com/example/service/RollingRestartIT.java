@@ -5,9 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A rolling restart of three instances behind HAProxy (the compose topology as processes) under
@@ -18,15 +19,16 @@ class RollingRestartIT {
 
   @TempDir Path dir;
 
-  @Test
-  void aRollingRestartBehindHaproxyFailsNoRequest() throws Exception {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void aRollingRestartBehindHaproxyFailsNoRequest(int instances) throws Exception {
     boolean haproxy = new ProcessBuilder("sh", "-c", "command -v haproxy").start().waitFor() == 0;
     // Skipped on a developer machine without HAProxy; CI installs it, so there it must run.
     Assumptions.assumeTrue(haproxy || System.getenv("CI") != null, "haproxy is not installed");
     assertThat(haproxy).as("haproxy on the PATH").isTrue();
 
     RollingRestart.Report report;
-    try (RollingRestart topology = new RollingRestart(dir)) {
+    try (RollingRestart topology = new RollingRestart(dir, instances)) {
       report = topology.run(16);
     }
 

@@ -1,6 +1,7 @@
 package com.example.service;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,10 @@ import java.util.regex.Pattern;
  */
 final class ServiceProcess implements AutoCloseable {
 
-  private static final Pattern LISTENING = Pattern.compile("listening on [^ ]+:(\\d+) in");
+  private static final Pattern LISTENING = Pattern.compile("listening on [^ ]+:(\\d+) ");
+
+  /** The lifecycle tests' config file: the lifecycle's keys and RECORD_PATH. */
+  static final String TEST_CONFIG = "src/test/resources/test-config.json";
 
   private final Process process;
   private final List<String> lines = new ArrayList<>();
@@ -29,13 +33,14 @@ final class ServiceProcess implements AutoCloseable {
   private final CompletableFuture<Integer> port = new CompletableFuture<>();
   private final CompletableFuture<Long> exitNanos;
   private volatile boolean echo = true;
+  private final Thread reader;
 
   private record Waiter(Predicate<String> match, CompletableFuture<String> found) {}
 
   private ServiceProcess(Process process) {
     this.process = process;
     exitNanos = process.onExit().thenApply(p -> System.nanoTime());
-    Thread reader = new Thread(this::readOutput, "service-output");
+    reader = new Thread(this::readOutput, "service-output");
     reader.setDaemon(true);
     reader.start();
     awaitLine(l -> LISTENING.matcher(l).find())
@@ -48,9 +53,25 @@ final class ServiceProcess implements AutoCloseable {
     process.onExit().thenRun(() -> port.completeExceptionally(new IllegalStateException("exited")));
   }
 
-  /** Starts the jar with these environment variables on top of HTTP_HOST=127.0.0.1, HTTP_PORT=0. */
-  static ServiceProcess start(Path journal, Map<String, String> env) throws IOException {
-    return java(List.of("-jar", jar()), journal, env);
+  /**
+   * Starts the lifecycle tests' {@link TestMain} from the fat jar and the test classes, with the
+   * test config file and {@code env} on top of HTTP_HOST=127.0.0.1, HTTP_PORT=0 and a record file
+   * in {@code dir}.
+   */
+  static ServiceProcess start(Path dir, Map<String, String> env) throws IOException {
+    List<String> args = new ArrayList<>(List.of("-ea"));
+    args.addAll(testMain());
+    return java(List.of(), args, dir, env);
+  }
+
+  /** The java arguments that run {@link TestMain}. */
+  static List<String> testMain() {
+    return List.of(
+        "-cp",
+        Path.of(jar()).toAbsolutePath()
+            + File.pathSeparator
+            + Path.of(System.getProperty("test.classes", "target/test-classes")).toAbsolutePath(),
+        TestMain.class.getName());
   }
 
   /** The fat jar the build made. */
@@ -58,10 +79,9 @@ final class ServiceProcess implements AutoCloseable {
     return System.getProperty("service.jar", "target/service.jar");
   }
 
-  /** Starts {@code java args...} with the same environment as {@link #start}. */
-  static ServiceProcess java(List<String> args, Path journal, Map<String, String> env)
-      throws IOException {
-    return java(List.of(), args, journal, env);
+  /** Where {@link TestApplication}'s store records job ids for a process started in {@code dir}. */
+  static Path records(Path dir) {
+    return dir.resolve("records.txt");
   }
 
   /**
@@ -69,7 +89,22 @@ final class ServiceProcess implements AutoCloseable {
    * java, so that signals reach it.
    */
   static ServiceProcess java(
-      List<String> launcher, List<String> args, Path journal, Map<String, String> env)
+      List<String> launcher, List<String> args, Path dir, Map<String, String> env)
+      throws IOException {
+    return java(launcher, args, dir, env, null);
+  }
+
+  /**
+   * As {@link #java(List, List, Path, Map)}, but in {@code workDir} with no CONFIG_PATH, so the
+   * service looks for conf/config.json there.
+   */
+  static ServiceProcess javaIn(Path workDir, List<String> args, Path dir, Map<String, String> env)
+      throws IOException {
+    return java(List.of(), args, dir, env, workDir);
+  }
+
+  private static ServiceProcess java(
+      List<String> launcher, List<String> args, Path dir, Map<String, String> env, Path workDir)
       throws IOException {
     List<String> command = new ArrayList<>();
     // env resets SIGINT/SIGTERM to their defaults: a JVM started by a build tool or a script may
@@ -81,7 +116,13 @@ final class ServiceProcess implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
     pb.environment().put("HTTP_HOST", "127.0.0.1");
     pb.environment().put("HTTP_PORT", "0");
-    pb.environment().put("JOURNAL_PATH", journal.toString());
+    if (workDir == null) {
+      pb.environment().put("CONFIG_PATH", TEST_CONFIG);
+    } else {
+      pb.directory(workDir.toFile());
+      pb.environment().remove("CONFIG_PATH");
+    }
+    pb.environment().put("RECORD_PATH", records(dir).toString());
     pb.environment().putAll(env);
     return new ServiceProcess(pb.start());
   }
@@ -154,11 +195,12 @@ final class ServiceProcess implements AutoCloseable {
     return sent;
   }
 
-  /** Waits for the process to exit and returns its status. */
+  /** Waits for the process to exit and its last output line to be read; returns its status. */
   int awaitExit(Duration timeout) throws Exception {
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       throw new AssertionError("service did not exit within " + timeout);
     }
+    reader.join(timeout.toMillis());
     return process.exitValue();
   }
 

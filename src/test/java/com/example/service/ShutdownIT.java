@@ -2,6 +2,8 @@ package com.example.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vertx.core.json.JsonObject;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,32 +12,38 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The fat jar as a process: real signals, real exit codes, real log lines. */
+/** The service as a process: real signals, real exit codes, real log lines. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ShutdownIT {
 
   @TempDir Path dir;
 
-  private Path journal() {
-    return dir.resolve("journal.jsonl");
+  /** The test's own reader threads: the common pool's size would follow the core count. */
+  private final ExecutorService readers = Executors.newFixedThreadPool(24);
+
+  @AfterEach
+  void stopReaders() {
+    readers.shutdownNow();
   }
 
-  /** Opens {@code n} connections that each send {@code path} and wait for the answer. */
-  private static List<CompletableFuture<RawHttp.Response>> inFlight(int port, String path, int n)
+  /** Opens {@code n} connections that each send {@code path}; each future gets its answer. */
+  private List<CompletableFuture<RawHttp.Response>> inFlight(int port, String path, int n)
       throws Exception {
-    List<RawHttp> conns = new ArrayList<>();
+    List<CompletableFuture<RawHttp.Response>> responses = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       RawHttp c = new RawHttp("127.0.0.1", port, 30_000);
       c.send(path);
-      conns.add(c);
-    }
-    List<CompletableFuture<RawHttp.Response>> responses = new ArrayList<>();
-    for (RawHttp c : conns) {
       responses.add(
           CompletableFuture.supplyAsync(
               () -> {
@@ -44,51 +52,55 @@ class ShutdownIT {
                 } catch (Exception e) {
                   throw new RuntimeException(e);
                 }
-              }));
+              },
+              readers));
     }
     return responses;
   }
 
-  @Test
-  void sigtermWithSlowRequestsInFlightAnswersAllAndExitsZero() throws Exception {
-    try (ServiceProcess service = ServiceProcess.start(journal(), Map.of())) {
+  /** Waits until the test application's worker has {@code n} jobs in progress. */
+  private static void awaitJobsStarted(ServiceProcess service, int n) throws Exception {
+    service.awaitLine(l -> l.contains("jobs in progress: " + n)).get(20, TimeUnit.SECONDS);
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void sigtermWithSlowRequestsInFlightAnswersAllAndExitsZero(int instances) throws Exception {
+    try (ServiceProcess service =
+        ServiceProcess.start(dir, Map.of("HTTP_INSTANCES", Integer.toString(instances)))) {
       int port = service.port();
-      List<CompletableFuture<RawHttp.Response>> responses = inFlight(port, "/work?ms=2000", 20);
-      // All 20 are inside the service once the worker holds them; /hello answering after them on
-      // a fresh connection proves the requests were read (the server handles them in order).
-      try (RawHttp probe = new RawHttp("127.0.0.1", port, 10_000)) {
-        assertThat(probe.get("/hello").status()).isEqualTo(200);
-      }
+      List<CompletableFuture<RawHttp.Response>> responses = inFlight(port, "/job?ms=2000", 20);
+      awaitJobsStarted(service, 20);
 
       service.signal("TERM");
       int status = service.awaitExit(Duration.ofSeconds(30));
 
-      long lastResponseNanos = 0;
-      String journal = Files.readString(journal());
+      String records = Files.readString(ServiceProcess.records(dir));
       for (CompletableFuture<RawHttp.Response> r : responses) {
         RawHttp.Response response = r.get(10, TimeUnit.SECONDS);
-        lastResponseNanos = Math.max(lastResponseNanos, System.nanoTime());
         assertThat(response.status()).isEqualTo(200);
         assertThat(response.connectionClose()).isTrue();
-        assertThat(journal).contains(response.body().replaceAll(".*\"id\":\"([^\"]+)\".*", "$1"));
+        assertThat(records).contains(new JsonObject(response.body()).getString("id"));
       }
       assertThat(status).isZero();
       String log = service.output();
       assertThat(log)
           .contains("shutdown began (SIGTERM)")
+          .contains("drained http in")
           .contains("stopped http in")
           .contains("stopped worker in")
-          .contains("stopped journal in")
+          .contains("stopped store in")
           .contains("shutdown complete in")
-          .contains("20 requests drained, 0 aborted; exit 0");
+          .contains("20 requests drained, 0 aborted; exit 0")
+          .doesNotContain("\tat ");
       assertThat(log.indexOf("stopped http")).isLessThan(log.indexOf("stopped worker"));
-      assertThat(log.indexOf("stopped worker")).isLessThan(log.indexOf("stopped journal"));
+      assertThat(log.indexOf("stopped worker")).isLessThan(log.indexOf("stopped store"));
     }
   }
 
   @Test
   void sigintAlsoShutsDownGracefully() throws Exception {
-    try (ServiceProcess service = ServiceProcess.start(journal(), Map.of())) {
+    try (ServiceProcess service = ServiceProcess.start(dir, Map.of())) {
       service.port();
       service.signal("INT");
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
@@ -98,12 +110,10 @@ class ShutdownIT {
 
   @Test
   void aSecondSignalDuringShutdownExitsAtOnceWith130() throws Exception {
-    try (ServiceProcess service = ServiceProcess.start(journal(), Map.of())) {
+    try (ServiceProcess service = ServiceProcess.start(dir, Map.of())) {
       int port = service.port();
-      List<CompletableFuture<RawHttp.Response>> responses = inFlight(port, "/work?ms=20000", 2);
-      try (RawHttp probe = new RawHttp("127.0.0.1", port, 10_000)) {
-        probe.get("/hello");
-      }
+      List<CompletableFuture<RawHttp.Response>> responses = inFlight(port, "/job?ms=20000", 2);
+      awaitJobsStarted(service, 2);
       service.signal("TERM");
       service.awaitLine(l -> l.contains("shutdown began")).get(10, TimeUnit.SECONDS);
       long sent = System.nanoTime();
@@ -115,28 +125,87 @@ class ShutdownIT {
       assertThat(status).isEqualTo(130);
       assertThat(tookMs).as("exit after the second signal").isLessThan(2_000);
       assertThat(service.output()).contains("SIGINT received during shutdown: exiting now");
-      assertThat(responses).allSatisfy(r -> assertThat(r).isCompletedExceptionally());
+      for (CompletableFuture<RawHttp.Response> r : responses) {
+        try {
+          r.get(10, TimeUnit.SECONDS);
+          throw new AssertionError("a request in flight was answered after a forced exit");
+        } catch (ExecutionException expected) {
+          assertThat(expected.getCause()).isInstanceOf(RuntimeException.class);
+        }
+      }
+    }
+  }
+
+  @Test
+  void theWholeShutdownFitsTheDeadlineWithoutAStackTrace() throws Exception {
+    int delayMs = 200;
+    int timeoutMs = 1000;
+    try (ServiceProcess service =
+        ServiceProcess.start(
+            dir,
+            Map.of(
+                "SHUTDOWN_DELAY_MS", Integer.toString(delayMs),
+                "SHUTDOWN_TIMEOUT_MS", Integer.toString(timeoutMs)))) {
+      int port = service.port();
+      List<CompletableFuture<RawHttp.Response>> responses = inFlight(port, "/job?ms=5000", 3);
+      awaitJobsStarted(service, 3);
+
+      long sent = service.sigterm();
+      int status = service.awaitExit(Duration.ofSeconds(10));
+
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(service.exitNanos() - sent);
+      assertThat(status).isEqualTo(1);
+      assertThat(tookMs).isLessThanOrEqualTo(delayMs + timeoutMs + 500);
+      for (CompletableFuture<RawHttp.Response> r : responses) {
+        assertThat(r.get(10, TimeUnit.SECONDS).status()).isEqualTo(503);
+      }
+      String log = service.output();
+      assertThat(log)
+          .contains("0 requests drained, 3 aborted; exit 1")
+          .contains("WARNING [lifecycle] worker did not stop within")
+          .doesNotContain("\tat ")
+          .doesNotContain("SEVERE");
+    }
+  }
+
+  @Test
+  void itStartsWithoutAConfigFileWhenTheEnvironmentHasEveryKey() throws Exception {
+    Map<String, String> env =
+        Map.of(
+            "SHUTDOWN_DELAY_MS", "0",
+            "SHUTDOWN_TIMEOUT_MS", "1000",
+            "SHUTDOWN_IDLE_MS", "100");
+    try (ServiceProcess service = ServiceProcess.javaIn(dir, ServiceProcess.testMain(), dir, env)) {
+      try (RawHttp conn = new RawHttp("127.0.0.1", service.port(), 10_000)) {
+        assertThat(conn.get("/hello").status()).isEqualTo(200);
+      }
+      service.signal("TERM");
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
     }
   }
 
   @Test
   void aTakenPortExitsNonZeroWithAClearMessage() throws Exception {
-    try (ServerSocket taken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         ServiceProcess service =
             ServiceProcess.start(
-                journal(), Map.of("HTTP_PORT", Integer.toString(taken.getLocalPort())))) {
+                dir, Map.of("HTTP_PORT", Integer.toString(taken.getLocalPort())))) {
       assertThat(service.awaitExit(Duration.ofSeconds(20))).isEqualTo(2);
       assertThat(service.output())
-          .contains("startup failed: http: cannot listen on 127.0.0.1:" + taken.getLocalPort());
+          .contains("startup failed: http: cannot listen on 127.0.0.1:" + taken.getLocalPort())
+          .doesNotContain("\tat ");
     }
   }
 
-  @Test
-  void badConfigurationExitsNonZeroNamingTheKey() throws Exception {
-    try (ServiceProcess service =
-        ServiceProcess.start(journal(), Map.of("SHUTDOWN_TIMEOUT_MS", "soon"))) {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"SHUTDOWN_TIMEOUT_MS=soon", "HTTP_INSTANCES=0", "HTTP_INSTANCES=257"})
+  void badConfigurationExitsNonZeroNamingTheKey(String setting) throws Exception {
+    String[] kv = setting.split("=");
+    try (ServiceProcess service = ServiceProcess.start(dir, Map.of(kv[0], kv[1]))) {
       assertThat(service.awaitExit(Duration.ofSeconds(20))).isEqualTo(2);
-      assertThat(service.output()).contains("startup failed: invalid SHUTDOWN_TIMEOUT_MS=soon");
+      assertThat(service.output())
+          .contains("startup failed: invalid " + setting + ": expected an integer")
+          .doesNotContain("\tat ");
     }
   }
 }

@@ -1,66 +1,78 @@
 package com.example.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.example.service.example.ExampleRoutes;
-import com.example.service.example.JournalVerticle;
-import com.example.service.example.WorkerVerticle;
-import com.example.service.lifecycle.HttpVerticle;
+import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
-import com.example.service.lifecycle.Service.Component;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
+import java.net.ConnectException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The shutdown sequence in-process, over real sockets. */
+/**
+ * The shutdown sequence in-process, over real sockets, with one and with four HTTP event loops,
+ * against {@link TestApplication}.
+ */
 @ExtendWith(VertxExtension.class)
 @Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
 class ShutdownTest {
 
   @TempDir Path dir;
 
-  private HttpVerticle http;
+  /** The test's own client threads: the common pool's size would follow the core count. */
+  private final ExecutorService clients = Executors.newFixedThreadPool(16);
+
+  private Service service;
   private int port;
 
-  private ServiceConfig config(long delayMs, long timeoutMs, long idleMs) {
-    return new ServiceConfig(
-        "127.0.0.1", 0, delayMs, timeoutMs, idleMs, dir.resolve("journal.jsonl"));
+  @AfterEach
+  void stopClients() {
+    clients.shutdownNow();
   }
 
-  /** Starts the example service plus the test's own routes, mounted first. */
-  private Service start(Vertx vertx, ServiceConfig config, BiConsumer<Vertx, Router> testRoutes) {
-    http =
-        new HttpVerticle(
-            config,
-            (v, router) -> {
-              testRoutes.accept(v, router);
-              ExampleRoutes.mount(v, router);
-            });
-    Service service =
-        Service.start(
-                vertx,
-                config,
-                List.of(
-                    new Component(
-                        "journal",
-                        new JournalVerticle(config.journalPath()),
-                        ThreadingModel.WORKER),
-                    new Component("worker", new WorkerVerticle(), ThreadingModel.EVENT_LOOP)),
-                http)
-            .await();
+  /** Starts {@link TestApplication} with {@code routes} mounted in front of its own. */
+  private Service start(
+      Vertx vertx,
+      int instances,
+      long delayMs,
+      long timeoutMs,
+      long idleMs,
+      BiConsumer<Vertx, Router> routes) {
+    Application application = new TestApplication(routes);
+    List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
+    keys.addAll(application.keys());
+    JsonObject json =
+        new JsonObject()
+            .put("HTTP_HOST", "127.0.0.1")
+            .put("HTTP_PORT", 0)
+            .put("HTTP_INSTANCES", instances)
+            .put("SHUTDOWN_DELAY_MS", delayMs)
+            .put("SHUTDOWN_TIMEOUT_MS", timeoutMs)
+            .put("SHUTDOWN_IDLE_MS", idleMs)
+            .put("RECORD_PATH", ServiceProcess.records(dir).toString());
+    service = Service.start(vertx, application, Config.from(json, keys)).await();
     port = service.httpPort();
     return service;
   }
@@ -69,7 +81,7 @@ class ShutdownTest {
     return new RawHttp("127.0.0.1", port, 10_000);
   }
 
-  /** Sends {@code path} on a new connection from another thread. */
+  /** Sends {@code path} on a new connection from one of the test's client threads. */
   private CompletableFuture<RawHttp.Response> getAsync(String path) {
     return CompletableFuture.supplyAsync(
         () -> {
@@ -78,16 +90,19 @@ class ShutdownTest {
           } catch (Exception e) {
             throw new RuntimeException(e);
           }
-        });
+        },
+        clients);
   }
 
   /**
-   * Starts the shutdown and returns once the drain has begun, so the test's next request is sent
-   * after it; the future completes with the exit status.
+   * Starts the shutdown and returns once every event loop has begun it, so the test's next request
+   * is sent after that; the future completes with the exit status.
    */
-  private CompletableFuture<Integer> shutdownInBackground(Service service) {
-    http.beginShutdown().await();
-    return service.shutdown("test").toCompletionStage().toCompletableFuture();
+  private CompletableFuture<Integer> shutdownInBackground() {
+    CompletableFuture<Integer> status =
+        service.shutdown("test").toCompletionStage().toCompletableFuture();
+    service.shutdownBegun().await();
+    return status;
   }
 
   /** {@code GET path} on {@code conn} is answered 200, told to close, and then closed. */
@@ -98,104 +113,157 @@ class ShutdownTest {
     assertThat(conn.closedByServer()).isTrue();
   }
 
-  @Test
-  void inFlightRequestsFinishAndCarryConnectionClose(Vertx vertx) throws Exception {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void connectionsAreSpreadOverTheEventLoops(int instances, Vertx vertx) throws Exception {
+    start(
+        vertx,
+        instances,
+        0,
+        5_000,
+        1_000,
+        (v, router) ->
+            router.get("/thread").handler(ctx -> ctx.end(Thread.currentThread().getName())));
+    Set<String> threads = new HashSet<>();
+    List<RawHttp> open = new ArrayList<>();
+    for (int i = 0; i < 4 * instances; i++) {
+      RawHttp conn = connect();
+      open.add(conn);
+      threads.add(conn.get("/thread").body());
+    }
+    for (RawHttp conn : open) {
+      conn.close();
+    }
+    assertThat(threads).hasSize(instances).allMatch(t -> t.startsWith("vert.x-eventloop-thread-"));
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void inFlightRequestsFinishAndTheirConnectionsStayUsable(int instances, Vertx vertx)
+      throws Exception {
     CountDownLatch arrived = new CountDownLatch(5);
-    Service service =
-        start(
-            vertx,
-            config(0, 10_000, 1_000),
-            (v, router) ->
-                router
-                    .get("/slow")
-                    .handler(
-                        ctx -> {
-                          arrived.countDown();
-                          v.setTimer(300, id -> ctx.end("done"));
-                        }));
-    List<CompletableFuture<RawHttp.Response>> responses = new ArrayList<>();
+    start(
+        vertx,
+        instances,
+        0,
+        10_000,
+        1_000,
+        (v, router) ->
+            router
+                .get("/slow")
+                .handler(
+                    ctx -> {
+                      arrived.countDown();
+                      v.setTimer(300, id -> ctx.end("done"));
+                    }));
+    List<CompletableFuture<Boolean>> answered = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      responses.add(getAsync("/slow"));
+      answered.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try (RawHttp conn = connect()) {
+                  RawHttp.Response slow = conn.get("/slow");
+                  assertThat(slow.status()).isEqualTo(200);
+                  assertThat(slow.body()).isEqualTo("done");
+                  if (slow.connectionClose()) {
+                    return conn.closedByServer();
+                  }
+                  // Not told to close: the connection must take the client's next request.
+                  assertAnsweredThenClosed(conn, "/hello");
+                  return true;
+                } catch (Exception e) {
+                  throw new RuntimeException(e);
+                }
+              },
+              clients));
     }
     assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
 
     int status = service.shutdown("test").await();
 
-    for (CompletableFuture<RawHttp.Response> r : responses) {
-      RawHttp.Response response = r.get(10, TimeUnit.SECONDS);
-      assertThat(response.status()).isEqualTo(200);
-      assertThat(response.body()).isEqualTo("done");
-      assertThat(response.connectionClose()).isTrue();
+    for (CompletableFuture<Boolean> c : answered) {
+      assertThat(c.get(10, TimeUnit.SECONDS)).as("closed by the server at the end").isTrue();
     }
     assertThat(status).isEqualTo(Service.EXIT_OK);
-    assertThat(http.drainResult().drained()).isEqualTo(5);
-    assertThat(http.drainResult().aborted()).isZero();
+    assertThat(service.drain().result().drained()).isGreaterThanOrEqualTo(5);
+    assertThat(service.drain().result().aborted()).isZero();
   }
 
-  @Test
-  void readinessFailsAndResponsesCloseTheirConnectionDuringTheDelay(Vertx vertx) throws Exception {
-    Service service = start(vertx, config(500, 5_000, 1_000), (v, router) -> {});
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void readinessFailsAndResponsesCloseTheirConnectionDuringTheDelay(int instances, Vertx vertx)
+      throws Exception {
+    start(vertx, instances, 500, 5_000, 1_000, (v, router) -> {});
     try (RawHttp before = connect()) {
       RawHttp.Response ready = before.get("/health/ready");
       assertThat(ready.status()).isEqualTo(200);
+      assertThat(ready.body()).contains("\"outcome\":\"UP\"");
       assertThat(ready.connectionClose()).isFalse();
       assertThat(before.get("/hello").connectionClose()).isFalse();
     }
 
-    CompletableFuture<Integer> status = shutdownInBackground(service);
+    CompletableFuture<Integer> status = shutdownInBackground();
 
     // The listener is still open during the delay: new connections are served, and told to leave.
     try (RawHttp during = connect()) {
       RawHttp.Response ready = during.get("/health/ready");
       assertThat(ready.status()).isEqualTo(503);
-      assertThat(ready.body()).contains("shutting down");
+      assertThat(ready.body()).contains("\"outcome\":\"DOWN\"").contains("shutdown");
       assertThat(ready.connectionClose()).isTrue();
       assertThat(during.closedByServer()).isTrue();
     }
     try (RawHttp during = connect()) {
       assertAnsweredThenClosed(during, "/hello");
-      assertThat(http.drainResult().drained()).isZero(); // counted once the drain ends
     }
     assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
-    assertThat(http.drainResult().drained()).isEqualTo(2);
+    assertThat(service.drain().result().drained()).isEqualTo(2);
   }
 
-  @Test
-  void aRequestSentOnAnIdleKeepAliveConnectionAfterShutdownBeganIsAnswered(Vertx vertx)
-      throws Exception {
-    Service service = start(vertx, config(0, 5_000, 3_000), (v, router) -> {});
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void aRequestOnAnIdleConnectionDuringTheDrainIsAnsweredAfterTheListenerClosed(
+      int instances, Vertx vertx) throws Exception {
+    start(vertx, instances, 0, 5_000, 3_000, (v, router) -> {});
     try (RawHttp conn = connect()) {
       assertThat(conn.get("/hello").connectionClose()).isFalse();
 
-      CompletableFuture<Integer> status = shutdownInBackground(service);
+      CompletableFuture<Integer> status = shutdownInBackground();
 
       // Vert.x's own shutdown would have closed this idle connection and dropped this request.
+      // The drain holds it until the socket is closed, so the reconnect its answer invites is
+      // refused before anything is sent.
       assertAnsweredThenClosed(conn, "/hello");
+      assertThatThrownBy(this::connect).isInstanceOf(ConnectException.class);
       assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
+      assertThat(service.drain().result().drained()).isEqualTo(1);
     }
   }
 
-  @Test
-  void aResponseStreamedSinceBeforeShutdownLeavesItsConnectionUsable(Vertx vertx) throws Exception {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void aResponseStreamedSinceBeforeShutdownLeavesItsConnectionUsable(int instances, Vertx vertx)
+      throws Exception {
     CountDownLatch headSent = new CountDownLatch(1);
-    Service service =
-        start(
-            vertx,
-            config(0, 5_000, 3_000),
-            (v, router) ->
-                router
-                    .get("/stream")
-                    .handler(
-                        ctx -> {
-                          ctx.response().setChunked(true).write("part1,");
-                          headSent.countDown();
-                          v.setTimer(300, id -> ctx.response().end("part2"));
-                        }));
+    start(
+        vertx,
+        instances,
+        0,
+        5_000,
+        3_000,
+        (v, router) ->
+            router
+                .get("/stream")
+                .handler(
+                    ctx -> {
+                      ctx.response().setChunked(true).write("part1,");
+                      headSent.countDown();
+                      v.setTimer(300, id -> ctx.response().end("part2"));
+                    }));
     try (RawHttp conn = connect()) {
       conn.send("/stream");
       assertThat(headSent.await(10, TimeUnit.SECONDS)).isTrue();
 
-      CompletableFuture<Integer> status = shutdownInBackground(service);
+      CompletableFuture<Integer> status = shutdownInBackground();
 
       // Its head went out before shutdown began, so it could not say Connection: close; the
       // connection must not be closed under the client, who may send its next request on it.
@@ -208,9 +276,10 @@ class ShutdownTest {
     }
   }
 
-  @Test
-  void anIdleConnectionIsClosedAfterTheIdleGrace(Vertx vertx) throws Exception {
-    Service service = start(vertx, config(0, 10_000, 200), (v, router) -> {});
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void anIdleConnectionIsClosedAfterTheIdleGrace(int instances, Vertx vertx) throws Exception {
+    start(vertx, instances, 0, 10_000, 200, (v, router) -> {});
     try (RawHttp conn = connect()) {
       assertThat(conn.get("/hello").status()).isEqualTo(200);
       long started = System.nanoTime();
@@ -224,14 +293,17 @@ class ShutdownTest {
     }
   }
 
-  @Test
-  void theDeadlineAnswers503ToARequestStillWaiting(Vertx vertx) throws Exception {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void theDeadlineAnswers503ToARequestStillWaiting(int instances, Vertx vertx) throws Exception {
     CountDownLatch arrived = new CountDownLatch(1);
-    Service service =
-        start(
-            vertx,
-            config(0, 300, 1_000),
-            (v, router) -> router.get("/stuck").handler(ctx -> arrived.countDown()));
+    start(
+        vertx,
+        instances,
+        0,
+        300,
+        1_000,
+        (v, router) -> router.get("/stuck").handler(ctx -> arrived.countDown()));
     CompletableFuture<RawHttp.Response> stuck = getAsync("/stuck");
     assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
 
@@ -242,50 +314,57 @@ class ShutdownTest {
     assertThat(response.headers()).containsEntry("retry-after", "1");
     assertThat(response.connectionClose()).isTrue();
     assertThat(status).isEqualTo(Service.EXIT_INCOMPLETE);
-    assertThat(http.drainResult().aborted()).isEqualTo(1);
+    assertThat(service.drain().result().aborted()).isEqualTo(1);
   }
 
-  @Test
-  void workInFlightSucceedsBecauseWorkerAndJournalOutliveTheDrain(Vertx vertx) throws Exception {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void jobsInFlightSucceedBecauseTheComponentsOutliveTheDrain(int instances, Vertx vertx)
+      throws Exception {
     int jobs = 10;
     CountDownLatch arrived = new CountDownLatch(jobs);
-    ServiceConfig config = config(0, 10_000, 1_000);
-    Service service =
-        start(
-            vertx,
-            config,
-            (v, router) ->
-                router
-                    .get("/work")
-                    .handler(
-                        ctx -> {
-                          arrived.countDown();
-                          ctx.next();
-                        }));
+    start(
+        vertx,
+        instances,
+        0,
+        10_000,
+        1_000,
+        (v, router) ->
+            router
+                .get("/job")
+                .handler(
+                    ctx -> {
+                      arrived.countDown();
+                      ctx.next();
+                    }));
     List<CompletableFuture<RawHttp.Response>> responses = new ArrayList<>();
     for (int i = 0; i < jobs; i++) {
-      responses.add(getAsync("/work?ms=400"));
+      responses.add(getAsync("/job?ms=400"));
     }
     assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
 
     int status = service.shutdown("test").await();
 
-    String journal = Files.readString(config.journalPath());
+    String records = Files.readString(ServiceProcess.records(dir));
     for (CompletableFuture<RawHttp.Response> r : responses) {
       RawHttp.Response response = r.get(10, TimeUnit.SECONDS);
       assertThat(response.status()).isEqualTo(200);
-      String id = response.body().replaceAll(".*\"id\":\"([^\"]+)\".*", "$1");
-      assertThat(journal).contains(id);
+      assertThat(records).contains(new JsonObject(response.body()).getString("id"));
     }
-    assertThat(journal.lines()).hasSize(jobs);
+    assertThat(records.lines()).hasSize(jobs);
     assertThat(status).isEqualTo(Service.EXIT_OK);
   }
 
-  @Test
-  void unknownPathsWrongMethodsAndFailuresGetShortJsonErrors(Vertx vertx) throws Exception {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1})
+  void unknownPathsWrongMethodsAndFailuresGetShortJsonErrors(int instances, Vertx vertx)
+      throws Exception {
     start(
         vertx,
-        config(0, 1_000, 1_000),
+        instances,
+        0,
+        1_000,
+        1_000,
         (v, router) ->
             router
                 .get("/boom")
@@ -306,21 +385,6 @@ class ShutdownTest {
       RawHttp.Response wrongMethod = conn.read();
       assertThat(wrongMethod.status()).isEqualTo(405);
       assertThat(wrongMethod.body()).isEqualTo("{\"error\":\"method not allowed\"}");
-    }
-  }
-
-  @Test
-  void workRejectsBadInputWith400(Vertx vertx) throws Exception {
-    start(vertx, config(0, 1_000, 1_000), (v, router) -> {});
-    try (RawHttp conn = connect()) {
-      for (String bad : List.of("", "?ms=", "?ms=-1", "?ms=60001", "?ms=abc", "?ms=1.5")) {
-        RawHttp.Response response = conn.get("/work" + bad);
-        assertThat(response.status()).as(bad).isEqualTo(400);
-        assertThat(response.body()).contains("ms must be an integer from 0 to 60000");
-      }
-      RawHttp.Response ok = conn.get("/work?ms=0");
-      assertThat(ok.status()).isEqualTo(200);
-      assertThat(ok.body()).contains("\"ms\":0");
     }
   }
 }

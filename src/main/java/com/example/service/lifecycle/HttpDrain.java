@@ -1,361 +1,168 @@
 package com.example.service.lifecycle;
 
-import static java.util.concurrent.TimeUnit.MILLISECONDS;
-import static java.util.concurrent.TimeUnit.NANOSECONDS;
-
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.Promise;
-import io.vertx.core.Timer;
-import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerResponse;
-import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
- * Drains an HTTP/1.x server so that every request that reaches an accepted connection is answered.
+ * Drains the HTTP server of every event loop as one, so that every request that reaches an accepted
+ * connection is answered, and a client that reconnects during the drain meets a closed listener.
  *
- * <p>Vert.x's own {@link HttpServer#shutdown} closes idle keep-alive connections at once, without
- * telling the client; a request the client sends on one at that instant is lost. This class avoids
- * that race:
+ * <p>Each event loop tracks its own connections ({@link LoopDrain}); this object holds only what
+ * the loops share: the phase readiness reads, how many loops still accept, and the moment the
+ * listening socket is really closed.
  *
- * <ul>
- *   <li>From {@link #beginDrain()} on, every response carries {@code Connection: close} and its
- *       connection is closed right after it, so a busy client is told before the close.
- *   <li>A connection with no request in progress is closed only once it has been quiet for the idle
- *       grace: a client that is actively using a connection sends its next request far sooner than
- *       that, gets an answer with {@code Connection: close}, and the connection closes after it.
- *       Only a client that has left a connection unused for the whole grace can race the close,
- *       exactly as with any keep-alive idle timeout.
- *   <li>The listener is closed (with {@code server.shutdown}) at the first moment no accepted
- *       connection is idle and no response whose head went out before the drain (so without {@code
- *       Connection: close}) is still being written; or after the idle grace at the latest. Vert.x
- *       then closes each connection after its current response, and every such response has told
- *       its client so.
- * </ul>
+ * <h2>The shared listening socket (verified in Vert.x 5.0.10's {@code NetServerImpl} and {@code
+ * ServerChannelLoadBalancer})</h2>
  *
- * <p>All methods run on the HTTP verticle's event loop. It must be the first route ({@code
- * router.route().handler(drain)}) and the server's connection handler ({@code
- * server.connectionHandler(drain::connected)}).
+ * Each HTTP verticle instance has its own {@link HttpServer}; the first to listen binds the socket
+ * and the others register their event loop as a worker of it. {@code server.shutdown} removes that
+ * instance's worker synchronously, in the calling thread. While other workers remain, the socket
+ * stays open and new connections go to the remaining loops; a connection the acceptor had already
+ * handed to the removed loop is closed unread. The call that removes the last worker closes the
+ * socket (asynchronously, on the acceptor thread) and only then sends that instance's connections
+ * the shutdown event; the other instances' connections got theirs at their own call. The shutdown
+ * event closes an HTTP/1 connection at once if it has no request in progress, else right after the
+ * current response, without adding {@code Connection: close}.
+ *
+ * <p>So: the loops call {@code server.shutdown} one at a time under this object's lock, which makes
+ * the caller that counts the last loop the one whose call closed the socket. The shutdown event (or
+ * the shutdown's completion, if that loop has no connection) then proves the socket closed, and
+ * only then are held requests released with {@code Connection: close}.
  */
-public final class HttpDrain implements Handler<RoutingContext> {
+public final class HttpDrain {
 
   /**
-   * What a drain did.
+   * What a drain did, summed over every event loop.
    *
    * @param drained requests answered after shutdown began
    * @param aborted requests answered 503 or cut off at the deadline
    */
   public record Result(long drained, long aborted) {}
 
-  /** How long aborted requests get to be written before their connections are cut. */
-  static final long ABORT_GRACE_MS = 1000;
+  private final long idleGraceMs;
+  private final List<LoopDrain> loops = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean listenerClosed = new AtomicBoolean();
+  private final Promise<Void> holding = Promise.promise();
+  private volatile LifecyclePhase phase = LifecyclePhase.SERVING;
+  private volatile Result result = new Result(0, 0);
 
-  private final Vertx vertx;
-  private final long idleMs;
-  private final Map<HttpConnection, Conn> connections = new HashMap<>();
-
-  /** Open connections with no request in progress: the ones a listener shutdown would cut. */
-  private int idle;
-
-  /**
-   * Responses whose head was written before the drain began, so without {@code Connection: close},
-   * still being written: after one of them a listener shutdown would close the connection
-   * unannounced.
-   */
-  private int unmarked;
-
-  private boolean draining;
-  private Promise<Void> quiet;
-  private Future<Void> serverShutdown;
-  private long drained;
-  private long aborted;
+  /** Loops whose server still accepts; guarded by {@code this}. */
+  private int accepting;
 
   /**
-   * @param idleMs how long a connection must be quiet before the drain closes it
+   * @param idleGraceMs how long a connection must be quiet before the drain closes it
    */
-  public HttpDrain(Vertx vertx, long idleMs) {
-    this.vertx = vertx;
-    this.idleMs = idleMs;
+  public HttpDrain(long idleGraceMs) {
+    this.idleGraceMs = idleGraceMs;
   }
 
-  /** True from the moment shutdown began: readiness should fail. */
-  public boolean draining() {
-    return draining;
+  long idleGraceMs() {
+    return idleGraceMs;
   }
 
-  /** Tracks a new connection; install with {@code server.connectionHandler(drain::connected)}. */
-  public void connected(HttpConnection connection) {
-    Conn conn = new Conn(connection);
-    connections.put(connection, conn);
-    setIdle(conn, true);
-    connection.closeHandler(v -> closed(conn));
-    if (draining) {
-      closeWhenIdle(conn);
-    }
+  /** Where the lifecycle is; readiness fails from {@link LifecyclePhase#DELAY} on. */
+  public LifecyclePhase phase() {
+    return phase;
   }
 
-  /** Tracks a request until its response ends or its connection closes. */
-  @Override
-  public void handle(RoutingContext ctx) {
-    Conn conn = connections.get(ctx.request().connection());
-    Exchange exchange = new Exchange(ctx, conn);
-    conn.exchanges.add(exchange);
-    setIdle(conn, false);
-    if (draining) {
-      markClose(exchange);
-    }
-    ctx.addEndHandler(ar -> ended(exchange, ar.succeeded()));
-    ctx.next();
+  /** Moves to a later phase; the lifecycle calls it, the drain moves itself to DRAINING. */
+  public void advance(LifecyclePhase next) {
+    phase = next;
+  }
+
+  /** What the drain did; zeros until {@link #drain} has finished. */
+  public Result result() {
+    return result;
+  }
+
+  /** Completes once every loop holds new requests: from then on none reaches the routes early. */
+  public Future<Void> holding() {
+    return holding.future();
+  }
+
+  synchronized void register(LoopDrain loop) {
+    loops.add(loop);
+    accepting++;
   }
 
   /**
-   * Adds {@code Connection: close} to the response.
-   *
-   * @return false if its head was already on the wire, too late for that
+   * Readiness fails; with {@code closeConnections}, every response from now on carries {@code
+   * Connection: close} and idle connections are closed after the idle grace, so that clients behind
+   * an L4 balancer reconnect elsewhere. The listener stays open.
    */
-  private static boolean markClose(Exchange exchange) {
-    HttpServerResponse response = exchange.ctx.response();
-    if (response.headWritten()) {
-      return false;
-    }
-    response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-    return true;
-  }
-
-  /**
-   * Starts the drain: readiness fails, and every response from now on carries {@code Connection:
-   * close}. The listener stays open until {@link #drain} is called.
-   */
-  public void beginDrain() {
-    if (draining) {
-      return;
-    }
-    draining = true;
-    // All on this event loop: no response head can be written between here and the flag above.
-    for (Conn conn : connections.values()) {
-      for (Exchange exchange : conn.exchanges) {
-        if (!markClose(exchange)) {
-          exchange.unmarked = true;
-          unmarked++;
-        }
-      }
-      if (conn.open && conn.exchanges.isEmpty()) {
-        closeWhenIdle(conn);
-      }
-    }
-  }
-
-  /**
-   * Stops accepting, waits until every accepted request is answered and every connection closed,
-   * and at the deadline answers the rest with 503.
-   *
-   * @param timeoutMs the deadline, from now
-   * @return the counts; never fails
-   */
-  public Future<Result> drain(HttpServer server, long timeoutMs) {
-    beginDrain();
-    Timer deadline = vertx.timer(Math.max(1, timeoutMs), MILLISECONDS);
-    Future<Void> settled =
-        quiet(Math.min(idleMs, timeoutMs))
-            .compose(
-                v -> {
-                  shutdownListener(server, timeoutMs);
-                  return settle();
-                });
-    return Future.any(settled, deadline)
-        .compose(
-            v -> {
-              if (settled.succeeded()) {
-                deadline.cancel();
-                return Future.succeededFuture();
-              }
-              abortAll();
-              shutdownListener(server, 0);
-              return settle().timeout(ABORT_GRACE_MS, MILLISECONDS);
-            })
-        .transform(v -> serverShutdown.timeout(ABORT_GRACE_MS, MILLISECONDS))
-        .transform(v -> Future.succeededFuture(new Result(drained, aborted)));
-  }
-
-  /**
-   * Completes at the first moment a listener shutdown would cut nothing unannounced: no open
-   * connection idle, no unmarked response still being written. Or after {@code boundMs}.
-   */
-  private Future<Void> quiet(long boundMs) {
-    quiet = Promise.promise();
-    checkQuiet();
-    Timer bound = vertx.timer(Math.max(1, boundMs), MILLISECONDS);
-    return Future.any(quiet.future(), bound).onComplete(v -> bound.cancel()).mapEmpty();
-  }
-
-  private void checkQuiet() {
-    if (quiet != null && idle == 0 && unmarked == 0) {
-      quiet.tryComplete();
-    }
-  }
-
-  private void shutdownListener(HttpServer server, long timeoutMs) {
-    if (serverShutdown == null) {
-      // Its own timeout only backs ours up: by then every connection should be gone.
-      serverShutdown = server.shutdown(timeoutMs + 2 * ABORT_GRACE_MS, MILLISECONDS);
-    }
-  }
-
-  /**
-   * Completes once no request is in flight and no connection is open. Each round waits on the
-   * promises outstanding when it starts; requests that arrive meanwhile are caught by the next.
-   */
-  private Future<Void> settle() {
-    List<Future<Void>> pending = new ArrayList<>();
-    for (Conn conn : connections.values()) {
-      for (Exchange exchange : conn.exchanges) {
-        pending.add(exchange.done());
-      }
-      pending.add(conn.closed.future());
-    }
-    if (pending.isEmpty()) {
+  public Future<Void> beginShutdown(boolean closeConnections) {
+    phase = LifecyclePhase.DELAY;
+    if (!closeConnections) {
       return Future.succeededFuture();
     }
-    return Future.join(pending).transform(v -> settle());
+    List<Future<Void>> begun = new ArrayList<>();
+    for (LoopDrain loop : loops) {
+      begun.add(loop.onLoop(loop::beginDelay));
+    }
+    return Future.join(begun).mapEmpty();
   }
 
-  private void abortAll() {
-    for (Conn conn : List.copyOf(connections.values())) {
-      for (Exchange exchange : List.copyOf(conn.exchanges)) {
-        aborted++;
-        exchange.aborted = true;
-        HttpServerResponse response = exchange.ctx.response();
-        if (response.headWritten()) {
-          close(conn);
-        } else {
-          response.putHeader(HttpHeaders.RETRY_AFTER, "1");
-          Responses.error(response, 503, "service is shutting down");
-        }
-      }
-      if (conn.open && conn.exchanges.isEmpty()) {
-        close(conn);
-      }
+  /**
+   * Closes the listener and drains every loop under {@code deadline}.
+   *
+   * @return the counts, summed over the loops; never fails
+   */
+  public Future<Result> drain(Deadline deadline) {
+    phase = LifecyclePhase.DRAINING;
+    List<Future<Result>> drained = new ArrayList<>();
+    List<Future<Void>> held = new ArrayList<>();
+    for (LoopDrain loop : loops) {
+      Promise<Void> holds = Promise.promise();
+      held.add(holds.future());
+      drained.add(
+          loop.onLoop(
+              () -> {
+                Future<Result> result = loop.drain(deadline);
+                holds.complete();
+                return result;
+              }));
     }
-  }
-
-  private void ended(Exchange exchange, boolean succeeded) {
-    Conn conn = exchange.conn;
-    conn.exchanges.remove(exchange);
-    if (exchange.done != null) {
-      exchange.done.complete();
-    }
-    if (exchange.unmarked) {
-      unmarked--;
-    }
-    if (draining && succeeded && !exchange.aborted) {
-      drained++;
-    }
-    if (conn.open) { // closing or closed: never counted idle again
-      HttpServerResponse response = exchange.ctx.response();
-      if (draining
-          && response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
-        close(conn);
-      } else if (conn.exchanges.isEmpty()) {
-        conn.idleSince = System.nanoTime();
-        setIdle(conn, true);
-        if (draining) {
-          closeWhenIdle(conn);
-        }
-      }
-    }
-    // Only once this connection counts as idle or closing: checked earlier, the end of an unmarked
-    // response would make the drain look quiet and let the listener shutdown cut this connection.
-    checkQuiet();
-  }
-
-  private void closed(Conn conn) {
-    connections.remove(conn.connection);
-    conn.open = false;
-    setIdle(conn, false);
-    vertx.cancelTimer(conn.idleTimer);
-    conn.closed.complete();
-  }
-
-  private void close(Conn conn) {
-    if (!conn.open) {
-      return;
-    }
-    conn.open = false;
-    setIdle(conn, false);
-    vertx.cancelTimer(conn.idleTimer);
-    conn.connection.close();
-  }
-
-  /** Keeps {@link #idle} equal to the number of connections whose {@code idle} flag is set. */
-  private void setIdle(Conn conn, boolean idle) {
-    if (conn.idle != idle) {
-      conn.idle = idle;
-      this.idle += idle ? 1 : -1;
-      checkQuiet();
-    }
-  }
-
-  private void closeWhenIdle(Conn conn) {
-    vertx.cancelTimer(conn.idleTimer);
-    long quietMs = NANOSECONDS.toMillis(System.nanoTime() - conn.idleSince);
-    conn.idleTimer =
-        vertx.setTimer(
-            Math.max(1, idleMs - quietMs),
-            id -> {
-              if (conn.open && conn.exchanges.isEmpty()) {
-                close(conn);
+    Future.join(held).<Void>mapEmpty().onComplete(holding);
+    return Future.join(drained)
+        .transform(
+            v -> {
+              long ok = 0;
+              long aborted = 0;
+              for (Future<Result> f : drained) {
+                if (f.succeeded()) {
+                  ok += f.result().drained();
+                  aborted += f.result().aborted();
+                }
               }
+              result = new Result(ok, aborted);
+              return Future.succeededFuture(result);
             });
   }
 
-  /** One accepted connection. */
-  private static final class Conn {
-    final HttpConnection connection;
-    final Promise<Void> closed = Promise.promise();
-
-    /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
-    final List<Exchange> exchanges = new ArrayList<>(2);
-
-    boolean open = true;
-    boolean idle;
-    long idleSince = System.nanoTime();
-    long idleTimer = -1;
-
-    Conn(HttpConnection connection) {
-      this.connection = connection;
-    }
+  /**
+   * Stops {@code server} accepting; one loop at a time, so the caller told {@code true} is the one
+   * whose call closes the listening socket. It is told before the call, because the call sends the
+   * shutdown event to that loop's connections synchronously unless it is the last.
+   */
+  synchronized Future<Void> stopAccepting(
+      HttpServer server, long graceMs, Consumer<Boolean> closesSocket) {
+    closesSocket.accept(--accepting == 0);
+    return server.shutdown(graceMs, TimeUnit.MILLISECONDS);
   }
 
-  /** One request, settled when its response ends or its connection closes. */
-  private static final class Exchange {
-    final RoutingContext ctx;
-    final Conn conn;
-
-    /** Made only when a drain waits on it: the hot path allocates no promise. */
-    Promise<Void> done;
-
-    boolean aborted;
-
-    /** Its head was written before the drain began: it cannot carry {@code Connection: close}. */
-    boolean unmarked;
-
-    Exchange(RoutingContext ctx, Conn conn) {
-      this.ctx = ctx;
-      this.conn = conn;
-    }
-
-    Future<Void> done() {
-      if (done == null) {
-        done = Promise.promise();
+  /** The listening socket is closed: every loop may now release its held requests. */
+  void listenerClosed() {
+    if (listenerClosed.compareAndSet(false, true)) {
+      for (LoopDrain loop : loops) {
+        loop.onLoop(loop::release);
       }
-      return done.future();
     }
   }
 }

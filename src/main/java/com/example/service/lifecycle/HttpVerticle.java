@@ -1,58 +1,58 @@
 package com.example.service.lifecycle;
 
-import com.example.service.ServiceConfig;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
-import java.util.function.BiConsumer;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Serves the application's routes plus {@code /health/live} and {@code /health/ready}, and drains
- * them on stop with an {@link HttpDrain}.
+ * One instance of the HTTP server, on one event loop: the application's routes plus {@code
+ * /health/live} and {@code /health/ready}, behind that loop's share of the {@link HttpDrain}.
+ * {@link Service} deploys one per {@code HTTP_INSTANCES}, all listening on the same socket.
  */
-public final class HttpVerticle extends VerticleBase {
+final class HttpVerticle extends VerticleBase {
 
   private static final JsonObject UP = new JsonObject().put("status", "UP");
   private static final Logger LOG = Logger.getLogger("http");
 
-  private final ServiceConfig config;
-  private final BiConsumer<Vertx, Router> routes;
-  private HttpDrain drain;
+  private final LifecycleOptions options;
+  private final HttpDrain drain;
+  private final Application application;
+  private final Config config;
   private HttpServer server;
-  private volatile HttpDrain.Result result = new HttpDrain.Result(0, 0);
 
-  /**
-   * @param routes adds the application's routes to the router
-   */
-  public HttpVerticle(ServiceConfig config, BiConsumer<Vertx, Router> routes) {
+  HttpVerticle(LifecycleOptions options, HttpDrain drain, Application application, Config config) {
+    this.options = options;
+    this.drain = drain;
+    this.application = application;
     this.config = config;
-    this.routes = routes;
   }
 
   @Override
   public Future<?> start() {
-    drain = new HttpDrain(vertx, config.shutdownIdleMs());
+    LoopDrain loop = new LoopDrain(vertx, context, drain);
+    HealthChecks checks = HealthChecks.create(vertx);
+    checks.register(
+        "shutdown",
+        p ->
+            p.complete(
+                drain.phase() == LifecyclePhase.SERVING
+                    ? Status.OK()
+                    : Status.KO(new JsonObject().put("phase", drain.phase().name()))));
+    application.readinessChecks(vertx, checks, config);
+
     Router router = Router.router(vertx);
-    router.route().handler(drain);
+    router.route().handler(loop);
     router.get("/health/live").handler(ctx -> ctx.json(UP));
-    router
-        .get("/health/ready")
-        .handler(
-            ctx -> {
-              if (drain.draining()) {
-                Responses.error(ctx.response(), 503, "shutting down");
-              } else {
-                ctx.json(UP);
-              }
-            });
-    routes.accept(vertx, router);
+    router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(checks));
+    application.routes(vertx, router, config);
     router.errorHandler(404, ctx -> Responses.error(ctx.response(), 404, "not found"));
     router.errorHandler(405, ctx -> Responses.error(ctx.response(), 405, "method not allowed"));
     router.errorHandler(
@@ -62,18 +62,27 @@ public final class HttpVerticle extends VerticleBase {
           Responses.error(ctx.response(), 500, "internal error");
         });
 
-    // HTTP/1.1 only: HttpDrain's Connection: close means nothing to HTTP/2, which Vert.x would
-    // otherwise accept as a cleartext upgrade.
-    HttpServerOptions options =
+    // HTTP/1.1 only: the drain's Connection: close means nothing to HTTP/2, which Vert.x would
+    // otherwise accept as a cleartext upgrade. Port 0 becomes -1: Vert.x then binds one random
+    // port that every instance shares, where 0 would give each instance a port of its own.
+    HttpServerOptions serverOptions =
         new HttpServerOptions()
-            .setHost(config.httpHost())
-            .setPort(config.httpPort())
+            .setHost(options.host())
+            .setPort(options.port() == 0 ? -1 : options.port())
             .setHttp2ClearTextEnabled(false);
     server =
-        vertx.createHttpServer(options).connectionHandler(drain::connected).requestHandler(router);
-    String address = config.httpHost() + ":" + config.httpPort();
+        vertx
+            .createHttpServer(serverOptions)
+            .connectionHandler(loop::connected)
+            .requestHandler(router);
+    String address = options.host() + ":" + options.port();
     return server
         .listen()
+        .onSuccess(
+            s -> {
+              loop.listening(s);
+              drain.register(loop);
+            })
         .recover(
             err ->
                 Future.failedFuture(
@@ -82,32 +91,7 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   /** The port the server listens on (useful when configured with port 0). */
-  public int actualPort() {
+  int actualPort() {
     return server.actualPort();
-  }
-
-  /**
-   * Fails readiness and marks every response from now on with {@code Connection: close}, while
-   * still accepting connections. Callable from any thread.
-   */
-  public Future<Void> beginShutdown() {
-    Promise<Void> done = Promise.promise();
-    context.runOnContext(
-        v -> {
-          drain.beginDrain();
-          done.complete();
-        });
-    return done.future();
-  }
-
-  /** Stops accepting and drains, bounded by {@code SHUTDOWN_TIMEOUT_MS} from now. */
-  @Override
-  public Future<?> stop() {
-    return drain.drain(server, config.shutdownTimeoutMs()).onSuccess(r -> result = r);
-  }
-
-  /** What the drain did; zeros until {@link #stop} has finished. */
-  public HttpDrain.Result drainResult() {
-    return result;
   }
 }

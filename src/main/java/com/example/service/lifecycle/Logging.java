@@ -27,6 +27,10 @@ public final class Logging {
       if (in != null) {
         LogManager.getLogManager().readConfiguration(in);
       }
+      // Set here, not in the properties file, which would have to name this package.
+      for (Handler handler : Logger.getLogger("").getHandlers()) {
+        handler.setFormatter(new LineFormatter());
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -2,19 +2,19 @@ package com.example.service.lifecycle;
 
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
-import com.example.service.ServiceConfig;
-import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
- * A started service: its components, deployed as siblings in dependency order with the HTTP
- * verticle last, and the shutdown that takes them down in reverse order under one deadline.
+ * A started service: the application's components, deployed as siblings in dependency order, then
+ * {@code HTTP_INSTANCES} HTTP verticles; and the shutdown that takes them down in reverse order
+ * under one {@link Deadline}.
  *
  * <p>Siblings, not children: Vert.x undeploys a verticle's children in parallel before the parent's
  * own stop, which would take the dependencies away while HTTP is still draining.
@@ -30,104 +30,153 @@ public final class Service {
   /** Exit status when startup failed: bad configuration, port taken, a component failed. */
   public static final int EXIT_STARTUP_FAILED = 2;
 
-  /** The least time each dependency gets to stop, so a flush and close are never cut short. */
-  static final long MIN_STOP_MS = 1000;
-
   private static final Logger LOG = Logger.getLogger("lifecycle");
-
-  /**
-   * A verticle the HTTP verticle depends on.
-   *
-   * @param name for the log
-   * @param verticle the instance to deploy
-   * @param threading {@link ThreadingModel#WORKER} for one that blocks
-   */
-  public record Component(String name, Deployable verticle, ThreadingModel threading) {}
 
   private record Deployed(String name, String id) {}
 
   private final Vertx vertx;
-  private final ServiceConfig config;
-  private final HttpVerticle http;
+  private final LifecycleOptions options;
+  private final HttpDrain drain;
   private final List<Deployed> deployed = new ArrayList<>();
+  private final Promise<Void> begun = Promise.promise();
+  private int port;
 
-  private Service(Vertx vertx, ServiceConfig config, HttpVerticle http) {
+  private Service(Vertx vertx, LifecycleOptions options) {
     this.vertx = vertx;
-    this.config = config;
-    this.http = http;
+    this.options = options;
+    this.drain = new HttpDrain(options.idleGrace().toMillis());
   }
 
   /**
-   * Deploys {@code components} one after another, then {@code http}.
+   * Deploys the application's components one after another, then the HTTP verticles.
    *
+   * @param config the configuration loaded with {@link LifecycleOptions#KEYS} and the application's
+   *     keys
    * @return the running service, or the first failure, its message naming the component
    */
-  public static Future<Service> start(
-      Vertx vertx, ServiceConfig config, List<Component> components, HttpVerticle http) {
-    Service service = new Service(vertx, config, http);
+  public static Future<Service> start(Vertx vertx, Application application, Config config) {
+    LifecycleOptions options = LifecycleOptions.from(config);
+    Service service = new Service(vertx, options);
     Future<Void> chain = Future.succeededFuture();
-    for (Component component : components) {
-      chain = chain.compose(v -> service.deploy(component));
+    for (Component component : application.components(config)) {
+      chain =
+          chain.compose(
+              v ->
+                  service.deploy(
+                      component.name(),
+                      vertx.deployVerticle(
+                          component.verticle(),
+                          new DeploymentOptions().setThreadingModel(component.threading()))));
     }
+    AtomicReference<HttpVerticle> first = new AtomicReference<>();
     return chain
-        .compose(v -> service.deploy(new Component("http", http, ThreadingModel.EVENT_LOOP)))
+        .compose(
+            v ->
+                service.deploy(
+                    "http",
+                    vertx.deployVerticle(
+                        () -> {
+                          HttpVerticle http =
+                              new HttpVerticle(options, service.drain, application, config);
+                          first.compareAndSet(null, http);
+                          return http;
+                        },
+                        new DeploymentOptions().setInstances(options.instances()))))
         .map(
             v -> {
+              service.port = first.get().actualPort();
               LOG.info(
                   "listening on "
-                      + config.httpHost()
+                      + options.host()
                       + ":"
-                      + http.actualPort()
-                      + " in "
+                      + service.port
+                      + " with "
+                      + options.instances()
+                      + " event loops in "
                       + Clock.sinceProcessStartMs()
                       + " ms");
               return service;
             });
   }
 
-  private Future<Void> deploy(Component component) {
-    return vertx
-        .deployVerticle(
-            component.verticle(), new DeploymentOptions().setThreadingModel(component.threading()))
+  private Future<Void> deploy(String name, Future<String> deployment) {
+    return deployment
         .recover(
-            err ->
-                Future.failedFuture(
-                    new IllegalStateException(component.name() + ": " + err.getMessage(), err)))
+            err -> Future.failedFuture(new IllegalStateException(name + ": " + err.getMessage())))
         .map(
             id -> {
-              deployed.add(new Deployed(component.name(), id));
+              deployed.add(new Deployed(name, id));
               return null;
             });
   }
 
   /** The port the HTTP server listens on. */
   public int httpPort() {
-    return http.actualPort();
+    return port;
+  }
+
+  /** The shared drain state: phase and counts, for readiness, tests and metrics. */
+  public HttpDrain drain() {
+    return drain;
   }
 
   /**
-   * Shuts down: readiness fails, the pre-stop delay passes, HTTP drains, then each dependency stops
-   * in reverse order, each bounded by what is left of the deadline, then Vert.x closes.
+   * Completes once every event loop has taken the shutdown's first step: responses carry {@code
+   * Connection: close} if there is a pre-stop delay, else new requests are held (see {@link
+   * #shutdown}).
+   */
+  public Future<Void> shutdownBegun() {
+    return delayed() ? begun.future() : drain.holding();
+  }
+
+  private boolean delayed() {
+    return !options.delay().isZero();
+  }
+
+  /**
+   * Shuts down: readiness fails, the pre-stop delay passes, HTTP drains, then each component stops
+   * in reverse order, then Vert.x closes; all after the delay within {@code SHUTDOWN_TIMEOUT_MS} +
+   * {@link Deadline#MARGIN_MS}.
    *
    * @param reason what started it, for the log (e.g. {@code SIGTERM})
    * @return the exit status: {@link #EXIT_OK} or {@link #EXIT_INCOMPLETE}; never fails
    */
   public Future<Integer> shutdown(String reason) {
     Clock clock = new Clock();
+    boolean delayed = delayed();
     LOG.info(
-        "shutdown began (" + reason + "): readiness is 503, responses carry Connection: close");
-    return http.beginShutdown()
+        "shutdown began ("
+            + reason
+            + "): readiness is 503"
+            + (delayed ? ", responses carry Connection: close" : ""));
+    Future<Void> beginning = drain.beginShutdown(delayed).onComplete(begun);
+    return beginning
         .compose(v -> delay())
-        .compose(v -> stopComponents(clock))
         .compose(
-            stopped ->
-                vertx
-                    .close()
-                    .timeout(MIN_STOP_MS, MILLISECONDS)
-                    .transform(ar -> Future.succeededFuture(stopped && ar.succeeded())))
+            v -> {
+              Deadline deadline = Deadline.in(options.timeout());
+              LOG.info(
+                  "closing the listener; draining for at most " + deadline.requestsMs() + " ms");
+              return drain
+                  .drain(deadline)
+                  .compose(
+                      result -> {
+                        LOG.info(
+                            "drained http in "
+                                + deadline.elapsedMs()
+                                + " ms: "
+                                + result.drained()
+                                + " requests drained, "
+                                + result.aborted()
+                                + " aborted");
+                        drain.advance(LifecyclePhase.STOPPING);
+                        return stopComponents(deadline);
+                      })
+                  .compose(stopped -> closeVertx(deadline).map(closed -> stopped && closed));
+            })
         .map(
             stopped -> {
-              HttpDrain.Result result = http.drainResult();
+              HttpDrain.Result result = drain.result();
               int status = stopped && result.aborted() == 0 ? EXIT_OK : EXIT_INCOMPLETE;
               LOG.info(
                   "shutdown complete in "
@@ -143,59 +192,57 @@ public final class Service {
   }
 
   private Future<Void> delay() {
-    long delayMs = config.shutdownDelayMs();
-    if (delayMs == 0) {
+    if (options.delay().isZero()) {
       return Future.succeededFuture();
     }
+    long delayMs = options.delay().toMillis();
     LOG.info("serving for " + delayMs + " ms more so load balancers see readiness fail");
     return vertx.timer(delayMs, MILLISECONDS).mapEmpty();
   }
 
-  /** Undeploys HTTP, then each dependency in reverse order; true if every one stopped in time. */
-  private Future<Boolean> stopComponents(Clock clock) {
-    LOG.info("closing the listener; draining for at most " + config.shutdownTimeoutMs() + " ms");
-    long deadlineMs = clock.elapsedMs() + config.shutdownTimeoutMs();
-    int last = deployed.size() - 1;
+  /**
+   * Undeploys HTTP (its servers are already shut down), then each component in reverse order, until
+   * the deadline; true if every one stopped in time.
+   */
+  private Future<Boolean> stopComponents(Deadline deadline) {
     Future<Boolean> chain = Future.succeededFuture(true);
-    for (int i = last; i >= 0; i--) {
+    for (int i = deployed.size() - 1; i >= 0; i--) {
       Deployed component = deployed.get(i);
-      boolean isHttp = i == last;
-      chain =
-          chain.compose(
-              stopped -> {
-                // HTTP bounds its own drain by the deadline; this only backs that up.
-                long boundMs =
-                    isHttp
-                        ? config.shutdownTimeoutMs() + 3 * HttpDrain.ABORT_GRACE_MS
-                        : Math.max(MIN_STOP_MS, deadlineMs - clock.elapsedMs());
-                return undeploy(component, boundMs, clock, isHttp).map(ok -> stopped && ok);
-              });
+      chain = chain.compose(stopped -> undeploy(component, deadline).map(ok -> stopped && ok));
     }
     return chain;
   }
 
-  private Future<Boolean> undeploy(Deployed component, long boundMs, Clock clock, boolean isHttp) {
-    long startMs = clock.elapsedMs();
+  private Future<Boolean> undeploy(Deployed component, Deadline deadline) {
+    long startMs = deadline.elapsedMs();
+    long boundMs =
+        startMs < deadline.componentsMs()
+            ? deadline.untilMs(deadline.componentsMs())
+            : Deadline.LATE_STOP_MS;
     return vertx
         .undeploy(component.id())
         .timeout(boundMs, MILLISECONDS)
         .transform(
             ar -> {
-              long tookMs = clock.elapsedMs() - startMs;
+              long tookMs = deadline.elapsedMs() - startMs;
               if (ar.succeeded()) {
-                String detail = "";
-                if (isHttp) {
-                  HttpDrain.Result r = http.drainResult();
-                  detail = ": " + r.drained() + " requests drained, " + r.aborted() + " aborted";
-                }
-                LOG.info("stopped " + component.name() + " in " + tookMs + " ms" + detail);
+                LOG.info("stopped " + component.name() + " in " + tookMs + " ms");
               } else {
-                LOG.warning(
-                    component.name()
-                        + " did not stop within "
-                        + boundMs
-                        + " ms: "
-                        + ar.cause().getMessage());
+                LOG.warning(component.name() + " did not stop within " + boundMs + " ms");
+              }
+              return Future.succeededFuture(ar.succeeded());
+            });
+  }
+
+  private Future<Boolean> closeVertx(Deadline deadline) {
+    long boundMs = deadline.untilMs(deadline.closeMs());
+    return vertx
+        .close()
+        .timeout(boundMs, MILLISECONDS)
+        .transform(
+            ar -> {
+              if (ar.failed()) {
+                LOG.warning("Vert.x did not close within " + boundMs + " ms");
               }
               return Future.succeededFuture(ar.succeeded());
             });

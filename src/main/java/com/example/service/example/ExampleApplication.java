@@ -1,0 +1,50 @@
+package com.example.service.example;
+
+import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.Component;
+import com.example.service.lifecycle.Config;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.ext.web.Router;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The example application: {@code GET /hello} and {@code GET /work?ms=N}, a {@link WorkerVerticle}
+ * and a {@link JournalVerticle}, the {@code JOURNAL_PATH} key, and a readiness check that the
+ * journal is writable.
+ */
+public final class ExampleApplication implements Application {
+
+  /** The file the journal appends completed jobs to; its folder is created. */
+  public static final Config.Key<Path> JOURNAL_PATH = Config.path("JOURNAL_PATH");
+
+  @Override
+  public List<Config.Key<?>> keys() {
+    return List.of(JOURNAL_PATH);
+  }
+
+  @Override
+  public List<Component> components(Config config) {
+    return List.of(
+        new Component(
+            "journal", new JournalVerticle(config.get(JOURNAL_PATH)), ThreadingModel.WORKER),
+        new Component("worker", new WorkerVerticle(), ThreadingModel.EVENT_LOOP));
+  }
+
+  @Override
+  public void routes(Vertx vertx, Router router, Config config) {
+    router.get("/hello").handler(new HelloHandler());
+    router.get("/work").handler(new WorkHandler(vertx));
+  }
+
+  @Override
+  public void readinessChecks(Vertx vertx, HealthChecks checks, Config config) {
+    Path journal = config.get(JOURNAL_PATH);
+    checks.register(
+        "journal", p -> p.complete(Files.isWritable(journal) ? Status.OK() : Status.KO()));
+  }
+}

@@ -1,0 +1,202 @@
+package com.example.service.lifecycle;
+
+import io.vertx.config.ConfigRetriever;
+import io.vertx.config.ConfigRetrieverOptions;
+import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The service's configuration: the keys the lifecycle and the application declare, read once at
+ * startup and validated.
+ *
+ * <p>Every key has the same name in the config file, as an environment variable and as a system
+ * property ({@code -DHTTP_PORT=9090}). Later sources win: file, then environment, then system
+ * properties. Only declared keys are read from the environment, and the file may hold no other key,
+ * so a key is declared in exactly one place: its {@link Key}.
+ */
+public final class Config {
+
+  /** Names the config file when set as an environment variable or system property. */
+  public static final String CONFIG_PATH = "CONFIG_PATH";
+
+  /** The file read when neither {@link #CONFIG_PATH} nor an argument names one. */
+  public static final Path DEFAULT_FILE = Path.of("conf", "config.json");
+
+  private static final long MAX_MS = 3_600_000;
+
+  /**
+   * One configuration key: its name and how its text becomes a value.
+   *
+   * @param name the key, as written in the file and the environment
+   * @param parse turns the text into a value, or throws {@link ConfigException} naming the key
+   * @param fallback the value when no source sets the key; null if the key is required
+   */
+  public record Key<T>(String name, Function<String, T> parse, Supplier<T> fallback) {
+
+    /** The same key with a value computed when no source sets it. */
+    public Key<T> orElse(Supplier<T> fallback) {
+      return new Key<>(name, parse, fallback);
+    }
+  }
+
+  /** A non-blank string. */
+  public static Key<String> text(String name) {
+    return new Key<>(name, raw -> raw, null);
+  }
+
+  /** A file-system path. */
+  public static Key<Path> path(String name) {
+    return new Key<>(name, Path::of, null);
+  }
+
+  /** An integer from {@code min} to {@code max}. */
+  public static Key<Integer> integer(String name, int min, int max) {
+    return new Key<>(name, raw -> (int) parseLong(name, raw, min, max), null);
+  }
+
+  /** Milliseconds from 0 to one hour, as a {@link Duration}. */
+  public static Key<Duration> millis(String name) {
+    return new Key<>(name, raw -> Duration.ofMillis(parseLong(name, raw, 0, MAX_MS)), null);
+  }
+
+  private final Map<String, Object> values;
+
+  private Config(Map<String, Object> values) {
+    this.values = values;
+  }
+
+  /** The value of a key given to {@link #load} or {@link #from}. */
+  @SuppressWarnings("unchecked")
+  public <T> T get(Key<T> key) {
+    if (!values.containsKey(key.name())) {
+      throw new IllegalArgumentException(key.name() + " was not declared when loading");
+    }
+    return (T) values.get(key.name());
+  }
+
+  /**
+   * Reads the config file, then the environment, then system properties, and validates {@code
+   * keys}.
+   *
+   * <p>The file is {@code args[0]} if given, else {@link #CONFIG_PATH}, else {@link #DEFAULT_FILE}.
+   * A file named explicitly must exist; the default one may be absent when every required key comes
+   * from the environment or system properties.
+   *
+   * @return the configuration, or a failed future with a {@link ConfigException} naming the key
+   */
+  public static Future<Config> load(Vertx vertx, List<Key<?>> keys, String[] args) {
+    String named = args.length > 0 ? args[0] : System.getProperty(CONFIG_PATH);
+    if (named == null) {
+      named = System.getenv(CONFIG_PATH);
+    }
+    Path file = named == null ? DEFAULT_FILE : Path.of(named);
+    if (named != null && !Files.isRegularFile(file)) {
+      return Future.failedFuture(new ConfigException("cannot read config file " + file));
+    }
+    List<String> names = new ArrayList<>();
+    keys.forEach(k -> names.add(k.name()));
+    // Declared by hand: vertx-config's default stores let the file override the environment.
+    ConfigRetrieverOptions options =
+        new ConfigRetrieverOptions()
+            .setIncludeDefaultStores(false)
+            .addStore(
+                new ConfigStoreOptions()
+                    .setType("file")
+                    .setFormat("json")
+                    .setOptional(named == null)
+                    .setConfig(new JsonObject().put("path", file.toString())))
+            .addStore(
+                new ConfigStoreOptions()
+                    .setType("env")
+                    .setConfig(
+                        new JsonObject().put("raw-data", true).put("keys", new JsonArray(names))))
+            .addStore(
+                new ConfigStoreOptions()
+                    .setType("sys")
+                    .setConfig(new JsonObject().put("raw-data", true)));
+    ConfigRetriever retriever = ConfigRetriever.create(vertx, options);
+    return retriever
+        .getConfig()
+        .recover(
+            err ->
+                Future.failedFuture(
+                    new ConfigException("cannot read " + file + ": " + err.getMessage())))
+        .compose(
+            merged -> {
+              try {
+                rejectUnknownFileKeys(vertx, file, names);
+                return Future.succeededFuture(from(merged, keys));
+              } catch (ConfigException e) {
+                return Future.failedFuture(e);
+              }
+            })
+        .eventually(retriever::close);
+  }
+
+  /** Typos in the file must not pass silently; the environment holds far more than our keys. */
+  private static void rejectUnknownFileKeys(Vertx vertx, Path file, List<String> names) {
+    if (!Files.isRegularFile(file)) {
+      return;
+    }
+    JsonObject json = new JsonObject(vertx.fileSystem().readFileBlocking(file.toString()));
+    for (String key : json.fieldNames()) {
+      if (!names.contains(key)) {
+        throw new ConfigException("unknown key " + key + " in " + file);
+      }
+    }
+  }
+
+  /**
+   * Validates {@code keys} in a merged configuration.
+   *
+   * @throws ConfigException naming the first missing or invalid key
+   */
+  public static Config from(JsonObject json, List<Key<?>> keys) {
+    Map<String, Object> values = new HashMap<>();
+    for (Key<?> key : keys) {
+      Object raw = json.getValue(key.name());
+      if (raw == null && key.fallback() != null) {
+        values.put(key.name(), key.fallback().get());
+        continue;
+      }
+      if (raw == null || raw.toString().isBlank()) {
+        throw new ConfigException(key.name() + " is missing or empty");
+      }
+      values.put(key.name(), key.parse().apply(raw.toString().trim()));
+    }
+    return new Config(values);
+  }
+
+  private static long parseLong(String name, String raw, long min, long max) {
+    long parsed;
+    try {
+      parsed = Long.parseLong(raw);
+    } catch (NumberFormatException e) {
+      parsed = Long.MIN_VALUE;
+    }
+    if (parsed < min || parsed > max) {
+      throw new ConfigException(
+          "invalid " + name + "=" + raw + ": expected an integer from " + min + " to " + max);
+    }
+    return parsed;
+  }
+
+  /** A configuration value that stops startup; its message names the key. */
+  public static final class ConfigException extends RuntimeException {
+    public ConfigException(String message) {
+      super(message);
+    }
+  }
+}

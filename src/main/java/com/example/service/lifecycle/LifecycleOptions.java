@@ -1,0 +1,52 @@
+package com.example.service.lifecycle;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What the lifecycle needs to know, read from the lifecycle's own {@link #KEYS}.
+ *
+ * @param host address the HTTP server binds to
+ * @param port port the HTTP server binds to; 0 picks a free port
+ * @param instances HTTP verticle instances, one event loop each
+ * @param delay how long to keep serving after a shutdown signal, with readiness failing
+ * @param timeout the shutdown budget after the delay: draining, aborting and stopping components
+ * @param idleGrace how long a keep-alive connection must be quiet before the drain closes it
+ */
+public record LifecycleOptions(
+    String host, int port, int instances, Duration delay, Duration timeout, Duration idleGrace) {
+
+  public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST");
+  public static final Config.Key<Integer> HTTP_PORT = Config.integer("HTTP_PORT", 0, 65_535);
+
+  /** Defaults to the processors the JVM may use, which is container-aware. */
+  public static final Config.Key<Integer> HTTP_INSTANCES =
+      Config.integer("HTTP_INSTANCES", 1, 256)
+          .orElse(() -> Math.min(256, Runtime.getRuntime().availableProcessors()));
+
+  public static final Config.Key<Duration> SHUTDOWN_DELAY_MS = Config.millis("SHUTDOWN_DELAY_MS");
+  public static final Config.Key<Duration> SHUTDOWN_TIMEOUT_MS =
+      Config.millis("SHUTDOWN_TIMEOUT_MS");
+  public static final Config.Key<Duration> SHUTDOWN_IDLE_MS = Config.millis("SHUTDOWN_IDLE_MS");
+
+  /** The lifecycle's keys, in the order of the README's table. */
+  public static final List<Config.Key<?>> KEYS =
+      List.of(
+          HTTP_HOST,
+          HTTP_PORT,
+          HTTP_INSTANCES,
+          SHUTDOWN_DELAY_MS,
+          SHUTDOWN_TIMEOUT_MS,
+          SHUTDOWN_IDLE_MS);
+
+  /** Reads the lifecycle's keys from a configuration loaded with them. */
+  public static LifecycleOptions from(Config config) {
+    return new LifecycleOptions(
+        config.get(HTTP_HOST),
+        config.get(HTTP_PORT),
+        config.get(HTTP_INSTANCES),
+        config.get(SHUTDOWN_DELAY_MS),
+        config.get(SHUTDOWN_TIMEOUT_MS),
+        config.get(SHUTDOWN_IDLE_MS));
+  }
+}

@@ -1,0 +1,137 @@
+package com.example.service;
+
+import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.Component;
+import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.Responses;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.BiConsumer;
+import java.util.logging.Logger;
+
+/**
+ * The application the lifecycle's tests run, so that they need nothing from {@code example/}:
+ * {@code GET /hello}, and {@code GET /job?ms=N}, which a stand-in "worker" component runs on a
+ * timer and a stand-in "store" component records to {@code RECORD_PATH} before the client gets the
+ * job's id. Tests may mount routes of their own in front.
+ */
+final class TestApplication implements Application {
+
+  static final Config.Key<Path> RECORD_PATH = Config.path("RECORD_PATH");
+
+  private final BiConsumer<Vertx, Router> extraRoutes;
+
+  TestApplication() {
+    this((vertx, router) -> {});
+  }
+
+  TestApplication(BiConsumer<Vertx, Router> extraRoutes) {
+    this.extraRoutes = extraRoutes;
+  }
+
+  @Override
+  public List<Config.Key<?>> keys() {
+    return List.of(RECORD_PATH);
+  }
+
+  @Override
+  public List<Component> components(Config config) {
+    return List.of(
+        new Component("store", new Store(config.get(RECORD_PATH)), ThreadingModel.WORKER),
+        new Component("worker", new Worker(), ThreadingModel.EVENT_LOOP));
+  }
+
+  @Override
+  public void routes(Vertx vertx, Router router, Config config) {
+    extraRoutes.accept(vertx, router);
+    router.get("/hello").handler(ctx -> ctx.end("hello"));
+    router
+        .get("/job")
+        .handler(
+            ctx -> {
+              long ms = Long.parseLong(ctx.request().getParam("ms", "0"));
+              JsonObject job = new JsonObject().put("id", UUID.randomUUID().toString());
+              vertx
+                  .eventBus()
+                  .<JsonObject>request(
+                      Worker.ADDRESS,
+                      job.put("ms", ms),
+                      new DeliveryOptions().setSendTimeout(60_000))
+                  .onSuccess(reply -> ctx.json(reply.body()))
+                  .onFailure(err -> Responses.error(ctx.response(), 500, "job failed"));
+            });
+  }
+
+  /** Waits {@code ms}, has the store record the job, then replies; its stop finishes its jobs. */
+  static final class Worker extends VerticleBase {
+    static final String ADDRESS = "test.worker";
+    private static final Logger LOG = Logger.getLogger("test.worker");
+    private final Set<Future<?>> jobs = new HashSet<>();
+
+    @Override
+    public Future<?> start() {
+      return vertx.eventBus().<JsonObject>consumer(ADDRESS, this::run).completion();
+    }
+
+    private void run(Message<JsonObject> job) {
+      long ms = job.body().getLong("ms");
+      Future<?> done =
+          (ms == 0 ? Future.succeededFuture() : vertx.timer(ms))
+              .compose(v -> vertx.eventBus().request(Store.ADDRESS, job.body()))
+              .onSuccess(v -> job.reply(job.body()))
+              .onFailure(err -> job.fail(500, err.getMessage()));
+      jobs.add(done);
+      LOG.info("jobs in progress: " + jobs.size());
+      done.onComplete(v -> jobs.remove(done));
+    }
+
+    @Override
+    public Future<?> stop() {
+      return Future.join(List.copyOf(jobs));
+    }
+  }
+
+  /** Appends each job's id to a file, as a line, before acknowledging it. */
+  static final class Store extends VerticleBase {
+    static final String ADDRESS = "test.store";
+    private final Path path;
+
+    Store(Path path) {
+      this.path = path;
+    }
+
+    @Override
+    public Future<?> start() {
+      return vertx.eventBus().<JsonObject>consumer(ADDRESS, this::record).completion();
+    }
+
+    private void record(Message<JsonObject> job) {
+      try {
+        Files.writeString(
+            path,
+            job.body().getString("id") + "\n",
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND);
+        job.reply(null);
+      } catch (IOException e) {
+        job.fail(500, e.getMessage());
+      }
+    }
+  }
+}
