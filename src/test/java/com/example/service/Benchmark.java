@@ -14,6 +14,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
@@ -220,6 +222,7 @@ public final class Benchmark {
 
   /** SIGTERM with {@value #IN_FLIGHT} {@code /job?ms=1500} in flight. */
   private JsonObject inFlightShutdown() throws Exception {
+    ExecutorService readers = Executors.newFixedThreadPool(IN_FLIGHT);
     try (ServiceProcess p = start(template, List.of(), Map.of())) {
       int port = p.port();
       List<RawHttp> conns = new ArrayList<>();
@@ -238,11 +241,10 @@ public final class Benchmark {
                   } catch (IOException e) {
                     return -1L;
                   }
-                }));
+                },
+                readers));
       }
-      try (RawHttp probe = new RawHttp("127.0.0.1", port, 10_000)) {
-        probe.get("/hello"); // the in-flight requests were read before this one
-      }
+      p.awaitLine(l -> l.contains("jobs in progress: " + IN_FLIGHT)).get(30, TimeUnit.SECONDS);
       p.sigterm();
       int status = p.awaitExit(Duration.ofSeconds(60));
       long last = 0;
@@ -262,6 +264,8 @@ public final class Benchmark {
               .put("lastResponseToExitMs", (p.exitNanos() - last) / 1e6);
       System.out.println("in-flight shutdown " + run.encode());
       return run;
+    } finally {
+      readers.shutdownNow();
     }
   }
 

@@ -186,12 +186,13 @@ final class ServiceProcess implements AutoCloseable {
   }
 
   /**
-   * Sends SIGTERM straight from this JVM ({@link Process#destroy()} on Unix), with no helper
-   * process in between, and returns {@link System#nanoTime()} just before it.
+   * Sends SIGTERM straight from this JVM, with no helper process in between, and returns {@link
+   * System#nanoTime()} just before it. Through the process handle: {@link Process#destroy()} would
+   * also close the output stream, and the lines logged during the shutdown would be lost to us.
    */
   long sigterm() {
     long sent = System.nanoTime();
-    process.destroy();
+    process.toHandle().destroy();
     return sent;
   }
 
