@@ -172,7 +172,16 @@ public final class Service {
                         drain.advance(LifecyclePhase.STOPPING);
                         return stopComponents(deadline);
                       })
-                  .compose(stopped -> closeVertx(deadline).map(closed -> stopped && closed));
+                  .compose(
+                      stopped -> {
+                        if (!stopped) {
+                          // Vert.x's close would undeploy the component still stopping a second
+                          // time and log that as an error; the process exits all the same.
+                          LOG.warning("not closing Vert.x: a component is still stopping");
+                          return Future.succeededFuture(false);
+                        }
+                        return closeVertx(deadline);
+                      });
             })
         .map(
             stopped -> {
