@@ -2,6 +2,7 @@ package com.example.service.lifecycle;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +34,9 @@ import java.util.function.Consumer;
  *
  * <p>So: the loops call {@code server.shutdown} one at a time under this object's lock, which makes
  * the caller that counts the last loop the one whose call closed the socket. The shutdown event (or
- * the shutdown's completion, if that loop has no connection) then proves the socket closed, and
- * only then are held requests released with {@code Connection: close}.
+ * the shutdown's completion, if that loop has no connection) then says Netty closed it; {@link
+ * ListenerProbe} confirms the kernel no longer listens, and only then are held requests released
+ * with {@code Connection: close}.
  */
 public final class HttpDrain {
 
@@ -47,6 +49,8 @@ public final class HttpDrain {
   public record Result(long drained, long aborted) {}
 
   private final long idleGraceMs;
+  private final String host;
+  private volatile int port;
   private final List<LoopDrain> loops = new CopyOnWriteArrayList<>();
   private final AtomicBoolean listenerClosed = new AtomicBoolean();
   private final Promise<Void> holding = Promise.promise();
@@ -57,9 +61,11 @@ public final class HttpDrain {
   private int accepting;
 
   /**
+   * @param host the address the servers listen on
    * @param idleGraceMs how long a connection must be quiet before the drain closes it
    */
-  public HttpDrain(long idleGraceMs) {
+  public HttpDrain(String host, long idleGraceMs) {
+    this.host = host;
     this.idleGraceMs = idleGraceMs;
   }
 
@@ -87,7 +93,8 @@ public final class HttpDrain {
     return holding.future();
   }
 
-  synchronized void register(LoopDrain loop) {
+  synchronized void register(LoopDrain loop, int port) {
+    this.port = port;
     loops.add(loop);
     accepting++;
   }
@@ -157,12 +164,31 @@ public final class HttpDrain {
     return server.shutdown(graceMs, TimeUnit.MILLISECONDS);
   }
 
-  /** The listening socket is closed: every loop may now release its held requests. */
-  void listenerClosed() {
+  /**
+   * Vert.x has closed the listening socket: once the kernel agrees, every loop may release its held
+   * requests. Runs on the loop whose {@code server.shutdown} closed the socket.
+   */
+  void listenerClosed(Vertx vertx) {
     if (listenerClosed.compareAndSet(false, true)) {
-      for (LoopDrain loop : loops) {
-        loop.onLoop(loop::release);
-      }
+      releaseOnceClosed(vertx);
+    }
+  }
+
+  /**
+   * Netty reports the socket closed a selector turn before the kernel stops listening (see {@link
+   * ListenerProbe}); no event marks that turn, so the kernel is asked again each millisecond until
+   * it agrees. It takes one turn of the acceptor thread, and the drain's deadline bounds it.
+   */
+  private void releaseOnceClosed(Vertx vertx) {
+    if (phase != LifecyclePhase.DRAINING) {
+      return;
+    }
+    if (ListenerProbe.listening(host, port)) {
+      vertx.setTimer(1, id -> releaseOnceClosed(vertx));
+      return;
+    }
+    for (LoopDrain loop : loops) {
+      loop.onLoop(loop::release);
     }
   }
 }

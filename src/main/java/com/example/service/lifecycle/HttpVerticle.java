@@ -81,7 +81,7 @@ final class HttpVerticle extends VerticleBase {
         .onSuccess(
             s -> {
               loop.listening(s);
-              drain.register(loop);
+              drain.register(loop, s.actualPort());
             })
         .recover(
             err ->

@@ -140,12 +140,15 @@ final class LoopDrain implements Handler<RoutingContext> {
     assert onLoop();
     Conn conn = connections.get(ctx.request().connection());
     Exchange exchange = new Exchange(ctx, conn);
+    exchange.held = holds();
     conn.exchanges.add(exchange);
-    setState(conn, State.BUSY);
-    ctx.addEndHandler(ar -> ended(exchange, ar.succeeded()));
-    if (holds()) {
-      exchange.held = true;
+    if (exchange.held) {
       held.add(exchange);
+    }
+    ctx.addEndHandler(ar -> ended(exchange, ar.succeeded()));
+    // Held first: a connection turning busy may make the loop quiet and close its listener.
+    setState(conn, State.BUSY);
+    if (exchange.held) {
       return;
     }
     if (marksClose()) {
@@ -288,13 +291,13 @@ final class LoopDrain implements Handler<RoutingContext> {
     if (closedSocket) {
       // The shutdown event proves the socket closed on a loop with connections; without any, the
       // shutdown itself completes right after the socket closed.
-      shutdown.onComplete(v -> shared.listenerClosed());
+      shutdown.onComplete(v -> shared.listenerClosed(vertx));
     }
   }
 
   private void shutdownEvent() {
     if (closedSocket) {
-      shared.listenerClosed();
+      shared.listenerClosed(vertx);
     }
   }
 

@@ -44,7 +44,7 @@ public final class Service {
   private Service(Vertx vertx, LifecycleOptions options) {
     this.vertx = vertx;
     this.options = options;
-    this.drain = new HttpDrain(options.idleGrace().toMillis());
+    this.drain = new HttpDrain(options.host(), options.idleGrace().toMillis());
   }
 
   /**
