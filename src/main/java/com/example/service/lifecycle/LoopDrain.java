@@ -14,7 +14,6 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,7 +74,10 @@ final class LoopDrain implements Handler<RoutingContext> {
   private final HttpDrain shared;
   private final long idleMs;
   private final Map<HttpConnection, Conn> connections = new HashMap<>();
-  private final Map<State, Integer> counts = new EnumMap<>(State.class);
+
+  /** Connections per state, indexed by ordinal: on every request's path, so no boxing. */
+  private final int[] counts = new int[State.values().length];
+
   private final List<Exchange> held = new ArrayList<>();
   private HttpServer server;
   private Phase phase = Phase.SERVING;
@@ -85,7 +87,7 @@ final class LoopDrain implements Handler<RoutingContext> {
   private long drained;
   private long aborted;
 
-  /** When a response last told its client to reconnect. */
+  /** When a response last told its client to reconnect; initially long ago. */
   private long lastInvitedNanos = System.nanoTime() - Long.MAX_VALUE / 2;
 
   /** How long a client told to reconnect may take to reach the listener: a tenth of the grace. */
@@ -100,9 +102,6 @@ final class LoopDrain implements Handler<RoutingContext> {
     this.shared = shared;
     this.idleMs = shared.idleGraceMs();
     this.settleMs = idleMs / 10;
-    for (State s : State.values()) {
-      counts.put(s, 0);
-    }
   }
 
   /** Runs {@code action} on this loop. */
@@ -238,7 +237,7 @@ final class LoopDrain implements Handler<RoutingContext> {
    * reconnecting could be caught in the kernel's accept queue as the socket closes.
    */
   private void checkQuiet() {
-    if (phase != Phase.HOLDING || counts.get(State.IDLE) > 0 || anyUnheld()) {
+    if (phase != Phase.HOLDING || counts[State.IDLE.ordinal()] > 0 || anyUnheld()) {
       return;
     }
     long sinceInvitedMs = (System.nanoTime() - lastInvitedNanos) / 1_000_000;
@@ -416,9 +415,9 @@ final class LoopDrain implements Handler<RoutingContext> {
       return;
     }
     if (previous != null) {
-      counts.merge(previous, -1, Integer::sum);
+      counts[previous.ordinal()]--;
     }
-    counts.merge(next, 1, Integer::sum);
+    counts[next.ordinal()]++;
     conn.state = next;
     if (next == State.CLOSING || next == State.CLOSED) {
       vertx.cancelTimer(conn.idleTimer);
