@@ -27,10 +27,11 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>Vert.x's shutdown event closes a connection with no request in progress at once, racing a
- *       client that is sending its next request. So a loop closes its listener ({@code
- *       server.shutdown}) only at a moment when none of its connections is idle and no response
- *       whose head already went out (so without {@code Connection: close}) is still streaming; or
- *       after the idle grace at the latest.
+ *       client that is sending its next request, and closes a busy one right after its response,
+ *       which may not have said {@code Connection: close}. So a loop closes its listener ({@code
+ *       server.shutdown}) only at a moment when every one of its open connections holds a request
+ *       (none idle, none running one that could end unannounced); or after the idle grace at the
+ *       latest, when what still runs is told to close.
  *   <li>From the start of the drain, requests are <em>held</em>: tracked, but not handed to the
  *       routes. A held request keeps its connection busy, so every connection a client is using
  *       becomes busy within one round trip, and the loop reaches that moment. A connection left
