@@ -2,13 +2,21 @@
 # The benchmark: the template against a bare Vert.x baseline, in one run, on 127.0.0.1.
 # Run it after the README's build command. ROUNDS (default 3) and DURATION (seconds per throughput
 # run, default 10) size it, INSTANCES (default 1) is HTTP_INSTANCES for both servers; the defaults
-# take about 5 minutes on 2 cores.
+# take about 7 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v wrk >/dev/null || ! command -v taskset >/dev/null; then
+# wrk and taskset for throughput; curl and Python requests (run by Debian's /usr/bin/python3) for
+# the real-client table, beside the machine's Node. Go's client runs too if Go is installed
+# (apt-get install golang-go).
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v taskset >/dev/null || missing+=(util-linux)
+command -v curl >/dev/null || missing+=(curl)
+/usr/bin/python3 -c 'import requests' 2>/dev/null || missing+=(python3-requests)
+if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk util-linux
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 # The package Main is in: these scripts keep working after the package is renamed.
 pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)

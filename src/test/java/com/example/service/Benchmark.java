@@ -37,16 +37,9 @@ public final class Benchmark {
 
   private static final int CONNECTIONS = 32;
 
-  /**
-   * Throughput runs pin the service to one core and wrk to another, so the two do not fight over
-   * the CPU and the runs agree with each other; without that, two runs of the same build on 2 cores
-   * differed by 15%.
-   */
-  private static final boolean PIN = Runtime.getRuntime().availableProcessors() >= 2;
-
-  private static final List<String> SERVICE_CORE = PIN ? List.of("taskset", "-c", "1") : List.of();
-  private static final List<String> WRK_CORE = PIN ? List.of("taskset", "-c", "0") : List.of();
   private static final int IN_FLIGHT = 20;
+  private static final int CLIENT_WORKERS = 16;
+  private static final int CLIENT_RUNS = 3;
 
   private record Variant(String name, List<String> javaArgs) {}
 
@@ -61,10 +54,24 @@ public final class Benchmark {
   private final int seconds;
   private final int instances;
 
+  /**
+   * With one event loop, throughput runs pin the service to one core and wrk to another, so the two
+   * do not fight over the CPU and the runs agree with each other; without that, two runs of the
+   * same build on 2 cores differed by 15%. With more loops the service gets every core, and shares
+   * them with wrk.
+   */
+  private final boolean pin;
+
+  private final List<String> serviceCore;
+  private final List<String> wrkCore;
+
   private Benchmark(int rounds, int seconds, int instances) throws IOException {
     this.rounds = rounds;
     this.seconds = seconds;
     this.instances = instances;
+    pin = instances == 1 && Runtime.getRuntime().availableProcessors() >= 2;
+    serviceCore = pin ? List.of("taskset", "-c", "1") : List.of();
+    wrkCore = pin ? List.of("taskset", "-c", "0") : List.of();
   }
 
   public static void main(String[] args) throws Exception {
@@ -89,7 +96,7 @@ public final class Benchmark {
             .put("rounds", rounds)
             .put("throughputSeconds", seconds)
             .put("connections", CONNECTIONS)
-            .put("pinned", PIN)
+            .put("pinned", pin)
             .put("httpInstances", instances)
             .put("jarBytes", Files.size(Path.of(ServiceProcess.jar())));
 
@@ -148,6 +155,18 @@ public final class Benchmark {
       loss.add(loss(baseline, clients, 0));
     }
     results.put("loss", loss);
+
+    // The same SIGTERM mid-load, seen through client libraries made by others.
+    JsonArray clientRuns = new JsonArray();
+    List<ExternalClient.Kind> kinds = ExternalClient.available();
+    for (ExternalClient.Kind kind : kinds) {
+      for (int i = 0; i < CLIENT_RUNS; i++) {
+        clientRuns.add(clientLoss(kind, template, 0));
+        clientRuns.add(clientLoss(kind, template, 1000));
+        clientRuns.add(clientLoss(kind, baseline, 0));
+      }
+    }
+    results.put("clients", clientRuns);
     return results;
   }
 
@@ -169,7 +188,7 @@ public final class Benchmark {
   }
 
   private JsonObject throughput(Variant v, List<String> flags) throws Exception {
-    try (ServiceProcess p = start(SERVICE_CORE, v, flags, Map.of(), 0)) {
+    try (ServiceProcess p = start(serviceCore, v, flags, Map.of(), 0)) {
       String url = "http://127.0.0.1:" + p.port() + "/hello";
       wrk(url, Math.max(2, seconds / 2)); // warm-up: JIT, pools
       String out = wrk(url, seconds);
@@ -289,11 +308,45 @@ public final class Benchmark {
     }
   }
 
-  private static String wrk(String url, int seconds) throws Exception {
-    Process p =
-        new ProcessBuilder("wrk", "-t2", "-c" + CONNECTIONS, "-d" + seconds + "s", "--latency", url)
-            .redirectErrorStream(true)
-            .start();
+  /**
+   * One run of {@code kind}'s {@value #CLIENT_WORKERS} workers straight at the service: SIGTERM
+   * once the load is warm, then on until every worker has met the closed port.
+   */
+  private JsonObject clientLoss(ExternalClient.Kind kind, Variant v, int delayMs) throws Exception {
+    try (ServiceProcess p =
+            start(v, List.of(), Map.of("SHUTDOWN_DELAY_MS", Integer.toString(delayMs)));
+        ExternalClient client = ExternalClient.start(kind, p.port(), CLIENT_WORKERS, scratch)) {
+      client.oks(50L * CLIENT_WORKERS).get(60, TimeUnit.SECONDS);
+      p.sigterm();
+      int status = p.awaitExit(Duration.ofSeconds(60));
+      client.moreRefused(CLIENT_WORKERS).get(30, TimeUnit.SECONDS);
+      JsonObject run =
+          new JsonObject()
+              .put("client", kind.label)
+              .put("variant", v.name())
+              .put("delayMs", v == template ? delayMs : null)
+              .put("ok", client.ok())
+              .put("refused", client.refused())
+              .put("failed", client.failed())
+              .put("failures", new JsonObject(new java.util.HashMap<>(client.failures())))
+              .put("exit", status);
+      System.out.println("client loss " + run.encode());
+      return run;
+    }
+  }
+
+  /** wrk with one thread on its own core when the service is pinned, else two threads unpinned. */
+  private String wrk(String url, int seconds) throws Exception {
+    List<String> command = new ArrayList<>(wrkCore);
+    command.addAll(
+        List.of(
+            "wrk",
+            pin ? "-t1" : "-t2",
+            "-c" + CONNECTIONS,
+            "-d" + seconds + "s",
+            "--latency",
+            url));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (p.waitFor() != 0 || out.contains("Socket errors")) {
       throw new IllegalStateException("wrk failed:\n" + out);
@@ -386,9 +439,13 @@ public final class Benchmark {
     JsonObject idle = sd.getJsonObject("idleSigtermToExitMs");
     StringBuilder sb = new StringBuilder();
     sb.append("Machine: ").append(r.getString("machine")).append(", ").append(r.getString("date"));
-    if (r.getBoolean("pinned")) {
-      sb.append("\nThroughput runs: service pinned to core 1, wrk -t1 to core 0.");
-    }
+    sb.append("\nHTTP_INSTANCES=")
+        .append(r.getInteger("httpInstances"))
+        .append(" in both servers.");
+    sb.append(
+        r.getBoolean("pinned")
+            ? "\nThroughput runs: service pinned to core 1, wrk -t1 to core 0."
+            : "\nThroughput runs: service and wrk -t2 share every core.");
     sb.append("\n\n| figure | template | baseline | template/baseline |\n|---|---|---|---|\n");
     row(
         sb,
@@ -445,6 +502,31 @@ public final class Benchmark {
               l.getLong("failedAfter"),
               l.getInteger("exit")));
     }
+    sb.append(
+        "\nReal client libraries, "
+            + CLIENT_WORKERS
+            + " keep-alive workers straight at one process, SIGTERM mid-load: requests failed,"
+            + " counting every error the library surfaced except a refused connect, summed over "
+            + CLIENT_RUNS
+            + " runs (requests answered 200 in brackets):\n\n");
+    sb.append(
+        "| client | template, delay 0 | template, delay 1000 | bare Vert.x |\n|---|---|---|---|\n");
+    JsonArray clients = r.getJsonArray("clients");
+    Map<String, long[]> cells = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < clients.size(); i++) {
+      JsonObject c = clients.getJsonObject(i);
+      int column =
+          c.getString("variant").equals("baseline") ? 2 : c.getInteger("delayMs") == 0 ? 0 : 1;
+      long[] cell = cells.computeIfAbsent(c.getString("client"), k -> new long[6]);
+      cell[column] += c.getLong("failed");
+      cell[3 + column] += c.getLong("ok");
+    }
+    cells.forEach(
+        (client, cell) ->
+            sb.append(
+                String.format(
+                    "| %s | **%d** (%d) | **%d** (%d) | %d (%d) |%n",
+                    client, cell[0], cell[3], cell[1], cell[4], cell[2], cell[5])));
     return sb.toString();
   }
 
