@@ -58,6 +58,10 @@ class ShutdownIT {
     return responses;
   }
 
+  private static Map<String, String> instances(int n) {
+    return Map.of("HTTP_INSTANCES", Integer.toString(n));
+  }
+
   /** Waits until the test application's worker has {@code n} jobs in progress. */
   private static void awaitJobsStarted(ServiceProcess service, int n) throws Exception {
     service.awaitLine(l -> l.contains("jobs in progress: " + n)).get(20, TimeUnit.SECONDS);
@@ -66,8 +70,7 @@ class ShutdownIT {
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
   void sigtermWithSlowRequestsInFlightAnswersAllAndExitsZero(int instances) throws Exception {
-    try (ServiceProcess service =
-        ServiceProcess.start(dir, Map.of("HTTP_INSTANCES", Integer.toString(instances)))) {
+    try (ServiceProcess service = ServiceProcess.start(dir, instances(instances))) {
       int port = service.port();
       List<CompletableFuture<RawHttp.Response>> responses = inFlight(port, "/job?ms=2000", 20);
       awaitJobsStarted(service, 20);
@@ -98,9 +101,10 @@ class ShutdownIT {
     }
   }
 
-  @Test
-  void sigintAlsoShutsDownGracefully() throws Exception {
-    try (ServiceProcess service = ServiceProcess.start(dir, Map.of())) {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void sigintAlsoShutsDownGracefully(int instances) throws Exception {
+    try (ServiceProcess service = ServiceProcess.start(dir, instances(instances))) {
       service.port();
       service.signal("INT");
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
@@ -108,9 +112,10 @@ class ShutdownIT {
     }
   }
 
-  @Test
-  void aSecondSignalDuringShutdownExitsAtOnceWith130() throws Exception {
-    try (ServiceProcess service = ServiceProcess.start(dir, Map.of())) {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void aSecondSignalDuringShutdownExitsAtOnceWith130(int instances) throws Exception {
+    try (ServiceProcess service = ServiceProcess.start(dir, instances(instances))) {
       int port = service.port();
       List<CompletableFuture<RawHttp.Response>> responses = inFlight(port, "/job?ms=20000", 2);
       awaitJobsStarted(service, 2);
@@ -136,14 +141,16 @@ class ShutdownIT {
     }
   }
 
-  @Test
-  void theWholeShutdownFitsTheDeadlineWithoutAStackTrace() throws Exception {
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void theWholeShutdownFitsTheDeadlineWithoutAStackTrace(int instances) throws Exception {
     int delayMs = 200;
     int timeoutMs = 1000;
     try (ServiceProcess service =
         ServiceProcess.start(
             dir,
             Map.of(
+                "HTTP_INSTANCES", Integer.toString(instances),
                 "SHUTDOWN_DELAY_MS", Integer.toString(delayMs),
                 "SHUTDOWN_TIMEOUT_MS", Integer.toString(timeoutMs)))) {
       int port = service.port();
