@@ -20,7 +20,7 @@ import java.util.TreeMap;
 final class RawHttp implements AutoCloseable {
 
   /** A response as read off the wire; header names in lower case. */
-  record Response(int status, Map<String, String> headers, String body) {
+  record Response(String statusLine, int status, Map<String, String> headers, String body) {
     boolean connectionClose() {
       return "close".equalsIgnoreCase(headers.get("connection"));
     }
@@ -64,8 +64,19 @@ final class RawHttp implements AutoCloseable {
     out.flush();
   }
 
-  /** Reads one response with a Content-Length body. */
-  Response read() throws IOException {
+  /** Sends bytes as they are: for requests no well-behaved client would send. */
+  void write(byte[] raw) throws IOException {
+    out.write(raw);
+    out.flush();
+  }
+
+  /** Sends ISO-8859-1 text as it is. */
+  void write(String raw) throws IOException {
+    write(raw.getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  /** Reads one response to a HEAD request: its head only. */
+  Response readHead() throws IOException {
     String statusLine = line(true);
     Map<String, String> headers = new TreeMap<>();
     for (String h = line(false); !h.isEmpty(); h = line(false)) {
@@ -73,14 +84,20 @@ final class RawHttp implements AutoCloseable {
       headers.put(
           h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
     }
+    return new Response(statusLine, Integer.parseInt(statusLine.split(" ")[1]), headers, "");
+  }
+
+  /** Reads one response with a Content-Length or chunked body. */
+  Response read() throws IOException {
+    Response head = readHead();
     byte[] body;
-    if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+    if ("chunked".equalsIgnoreCase(head.headers().get("transfer-encoding"))) {
       body = chunkedBody();
     } else {
-      body = exactly(Integer.parseInt(headers.getOrDefault("content-length", "0")));
+      body = exactly(Integer.parseInt(head.headers().getOrDefault("content-length", "0")));
     }
-    int status = Integer.parseInt(statusLine.split(" ")[1]);
-    return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
+    return new Response(
+        head.statusLine(), head.status(), head.headers(), new String(body, StandardCharsets.UTF_8));
   }
 
   private byte[] chunkedBody() throws IOException {

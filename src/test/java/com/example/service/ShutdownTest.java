@@ -378,7 +378,7 @@ class ShutdownTest {
       assertThat(missing.body()).isEqualTo("{\"error\":\"not found\"}");
       RawHttp.Response failed = conn.get("/boom");
       assertThat(failed.status()).isEqualTo(500);
-      assertThat(failed.body()).isEqualTo("{\"error\":\"internal error\"}");
+      assertThat(failed.body()).isEqualTo("{\"error\":\"internal server error\"}");
     }
     try (RawHttp conn = connect()) {
       conn.send("/hello", "DELETE");

@@ -68,7 +68,12 @@ public final class Config {
 
   /** Milliseconds from 0 to one hour, as a {@link Duration}. */
   public static Key<Duration> millis(String name) {
-    return new Key<>(name, raw -> Duration.ofMillis(parseLong(name, raw, 0, MAX_MS)), null);
+    return millis(name, 0);
+  }
+
+  /** Milliseconds from {@code min} to one hour, as a {@link Duration}. */
+  public static Key<Duration> millis(String name, long min) {
+    return new Key<>(name, raw -> Duration.ofMillis(parseLong(name, raw, min, MAX_MS)), null);
   }
 
   private final Map<String, Object> values;

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -60,6 +61,9 @@ public final class HttpDrain {
   /** Loops whose server still accepts; guarded by {@code this}. */
   private int accepting;
 
+  /** Connections open over every loop, for {@code HTTP_MAX_CONNECTIONS}. */
+  private final AtomicInteger connections = new AtomicInteger();
+
   /**
    * @param host the address the servers listen on
    * @param idleGraceMs how long a connection must be quiet before the drain closes it
@@ -91,6 +95,20 @@ public final class HttpDrain {
   /** Completes once every loop holds new requests: from then on none reaches the routes early. */
   public Future<Void> holding() {
     return holding.future();
+  }
+
+  /** Counts a new connection in, unless {@code max} are open already. */
+  boolean admit(int max) {
+    if (connections.incrementAndGet() > max) {
+      connections.decrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  /** Counts an admitted connection out. */
+  void leave() {
+    connections.decrementAndGet();
   }
 
   synchronized void register(LoopDrain loop, int port) {

@@ -1,21 +1,31 @@
 package com.example.service.lifecycle;
 
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * One instance of the HTTP server, on one event loop: the application's routes plus {@code
- * /health/live} and {@code /health/ready}, behind that loop's share of the {@link HttpDrain}.
- * {@link Service} deploys one per {@code HTTP_INSTANCES}, all listening on the same socket.
+ * /health/live} and {@code /health/ready}, behind that loop's share of the {@link HttpDrain}, with
+ * every connection held to the {@link HttpLimits} by a {@link ConnectionGuard}. {@link Service}
+ * deploys one per {@code HTTP_INSTANCES}, all listening on the same socket.
  */
 final class HttpVerticle extends VerticleBase {
 
@@ -24,20 +34,43 @@ final class HttpVerticle extends VerticleBase {
 
   private final LifecycleOptions options;
   private final HttpDrain drain;
+  private final ClientErrors clientErrors;
   private final Application application;
   private final Config config;
   private HttpServer server;
 
-  HttpVerticle(LifecycleOptions options, HttpDrain drain, Application application, Config config) {
+  HttpVerticle(
+      LifecycleOptions options,
+      HttpDrain drain,
+      ClientErrors clientErrors,
+      Application application,
+      Config config) {
     this.options = options;
     this.drain = drain;
+    this.clientErrors = clientErrors;
     this.application = application;
     this.config = config;
   }
 
   @Override
   public Future<?> start() {
-    LoopDrain loop = new LoopDrain(vertx, context, drain);
+    HttpLimits limits = options.limits();
+    // HTTP/1.1 only: the drain's Connection: close means nothing to HTTP/2, which Vert.x would
+    // otherwise accept as a cleartext upgrade. Port 0 becomes -1: Vert.x then binds one random
+    // port that every instance shares, where 0 would give each instance a port of its own.
+    HttpServerOptions serverOptions =
+        new HttpServerOptions()
+            .setHost(options.host())
+            .setPort(options.port() == 0 ? -1 : options.port())
+            .setHttp2ClearTextEnabled(false)
+            .setMaxHeaderSize(limits.maxHeaderBytes())
+            .setMaxInitialLineLength(limits.maxRequestLineBytes());
+    LoopDrain loop =
+        new LoopDrain(
+            vertx,
+            context,
+            drain,
+            new ConnectionGuard.Settings(serverOptions, limits, clientErrors));
     HealthChecks checks = HealthChecks.create(vertx);
     checks.register(
         "shutdown",
@@ -50,30 +83,23 @@ final class HttpVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     router.route().handler(loop);
+    router.route().handler(ctx -> limitBody(ctx, limits.maxBodyBytes()));
     router.get("/health/live").handler(ctx -> ctx.json(UP));
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(checks));
     application.routes(vertx, router, config);
-    router.errorHandler(404, ctx -> Responses.error(ctx.response(), 404, "not found"));
-    router.errorHandler(405, ctx -> Responses.error(ctx.response(), 405, "method not allowed"));
-    router.errorHandler(
-        500,
-        ctx -> {
-          LOG.log(Level.WARNING, "request failed: " + ctx.request().uri(), ctx.failure());
-          Responses.error(ctx.response(), 500, "internal error");
-        });
+    answerHeadOnGetRoutes(router);
+    // Every status vertx-web may fail a request with, so none goes out as plain text and none is
+    // logged as "Unhandled exception in router" with a stack trace.
+    for (int status = 400; status < 600; status++) {
+      int code = status;
+      router.errorHandler(code, ctx -> routingError(ctx, code));
+    }
 
-    // HTTP/1.1 only: the drain's Connection: close means nothing to HTTP/2, which Vert.x would
-    // otherwise accept as a cleartext upgrade. Port 0 becomes -1: Vert.x then binds one random
-    // port that every instance shares, where 0 would give each instance a port of its own.
-    HttpServerOptions serverOptions =
-        new HttpServerOptions()
-            .setHost(options.host())
-            .setPort(options.port() == 0 ? -1 : options.port())
-            .setHttp2ClearTextEnabled(false);
     server =
         vertx
             .createHttpServer(serverOptions)
             .connectionHandler(loop::connected)
+            .invalidRequestHandler(this::invalidRequest)
             .requestHandler(router);
     String address = options.host() + ":" + options.port();
     return server
@@ -93,5 +119,98 @@ final class HttpVerticle extends VerticleBase {
   /** The port the server listens on (useful when configured with port 0). */
   int actualPort() {
     return server.actualPort();
+  }
+
+  /**
+   * A declared body over the limit is refused before a route reads any of it; the connection then
+   * closes, so the rest is never read either. A chunked body is bounded by the route that reads it
+   * ({@code BodyHandler.setBodyLimit}) and, for one that reads none, by {@code
+   * HTTP_BODY_TIMEOUT_MS}.
+   */
+  private static void limitBody(RoutingContext ctx, long maxBodyBytes) {
+    String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
+    // Netty has checked it is a number.
+    if (length != null && Long.parseLong(length.trim()) > maxBodyBytes) {
+      ctx.fail(413);
+      return;
+    }
+    ctx.next();
+  }
+
+  /** {@code HEAD} works on every {@code GET} route; Vert.x sends the headers and no body. */
+  private static void answerHeadOnGetRoutes(Router router) {
+    for (Route route : router.getRoutes()) {
+      Set<HttpMethod> methods = route.methods();
+      if (methods != null && methods.contains(HttpMethod.GET)) {
+        route.method(HttpMethod.HEAD);
+      }
+    }
+  }
+
+  private void routingError(RoutingContext ctx, int status) {
+    String reason = HttpResponseStatus.valueOf(status).reasonPhrase().toLowerCase();
+    HttpServerRequest request = ctx.request();
+    if (status >= 500) {
+      // A real failure: one line with its causes, for the operator.
+      LOG.log(
+          Level.WARNING,
+          "request failed: "
+              + request.method()
+              + " "
+              + ClientErrors.printable(request.uri())
+              + ": "
+              + causes(ctx.failure()));
+    } else if (status == 400 || status == 413) {
+      clientErrors.record(
+          Level.INFO,
+          status + " " + reason,
+          request.method() + " " + request.uri() + " from " + request.remoteAddress());
+    }
+    if (status == 413) {
+      // The body was not read: the connection cannot carry another request.
+      ctx.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
+    Responses.error(ctx.response(), status, reason);
+  }
+
+  /** A request Vert.x could not parse, or the guard refused: never routed, always closed. */
+  private void invalidRequest(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status;
+    String message;
+    if (cause instanceof ConnectionGuard.BadRequest bad) {
+      status = bad.status;
+      message = bad.getMessage();
+    } else if (cause instanceof TooLongHttpLineException) {
+      status = 414;
+      message = "request line too long";
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      status = 431;
+      message = "request header fields too large";
+    } else {
+      status = 400;
+      message = "malformed request";
+    }
+    clientErrors.record(
+        Level.INFO,
+        status + " " + message,
+        request.method() + " " + request.uri() + " from " + request.remoteAddress());
+    request.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    Responses.error(request.response(), status, message);
+  }
+
+  /** {@code Type: message} of a failure and its causes, on one line. */
+  static String causes(Throwable failure) {
+    if (failure == null) {
+      return "no cause given";
+    }
+    StringBuilder line = new StringBuilder();
+    for (Throwable t = failure; t != null && line.length() < 500; t = t.getCause()) {
+      if (line.length() > 0) {
+        line.append(" <- ");
+      }
+      line.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+    }
+    return line.toString();
   }
 }

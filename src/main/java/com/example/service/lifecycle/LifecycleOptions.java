@@ -1,6 +1,7 @@
 package com.example.service.lifecycle;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -12,9 +13,16 @@ import java.util.List;
  * @param delay how long to keep serving after a shutdown signal, with readiness failing
  * @param timeout the shutdown budget after the delay: draining, aborting and stopping components
  * @param idleGrace how long a keep-alive connection must be quiet before the drain closes it
+ * @param limits timeouts and limits every connection and request is held to
  */
 public record LifecycleOptions(
-    String host, int port, int instances, Duration delay, Duration timeout, Duration idleGrace) {
+    String host,
+    int port,
+    int instances,
+    Duration delay,
+    Duration timeout,
+    Duration idleGrace,
+    HttpLimits limits) {
 
   public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST");
   public static final Config.Key<Integer> HTTP_PORT = Config.integer("HTTP_PORT", 0, 65_535);
@@ -30,14 +38,21 @@ public record LifecycleOptions(
   public static final Config.Key<Duration> SHUTDOWN_IDLE_MS = Config.millis("SHUTDOWN_IDLE_MS");
 
   /** The lifecycle's keys, in the order of the README's table. */
-  public static final List<Config.Key<?>> KEYS =
-      List.of(
-          HTTP_HOST,
-          HTTP_PORT,
-          HTTP_INSTANCES,
-          SHUTDOWN_DELAY_MS,
-          SHUTDOWN_TIMEOUT_MS,
-          SHUTDOWN_IDLE_MS);
+  public static final List<Config.Key<?>> KEYS = keys();
+
+  private static List<Config.Key<?>> keys() {
+    List<Config.Key<?>> keys =
+        new ArrayList<>(
+            List.of(
+                HTTP_HOST,
+                HTTP_PORT,
+                HTTP_INSTANCES,
+                SHUTDOWN_DELAY_MS,
+                SHUTDOWN_TIMEOUT_MS,
+                SHUTDOWN_IDLE_MS));
+    keys.addAll(HttpLimits.KEYS);
+    return List.copyOf(keys);
+  }
 
   /** Reads the lifecycle's keys from a configuration loaded with them. */
   public static LifecycleOptions from(Config config) {
@@ -47,6 +62,7 @@ public record LifecycleOptions(
         config.get(HTTP_INSTANCES),
         config.get(SHUTDOWN_DELAY_MS),
         config.get(SHUTDOWN_TIMEOUT_MS),
-        config.get(SHUTDOWN_IDLE_MS));
+        config.get(SHUTDOWN_IDLE_MS),
+        HttpLimits.from(config));
   }
 }

@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.logging.Level;
 
 /**
  * One event loop's share of the {@link HttpDrain}: its connections, their requests, and its phase.
@@ -73,6 +74,7 @@ final class LoopDrain implements Handler<RoutingContext> {
   private final Context context;
   private final Thread thread;
   private final HttpDrain shared;
+  private final ConnectionGuard.Settings guard;
   private final long idleMs;
   private final Map<HttpConnection, Conn> connections = new HashMap<>();
 
@@ -96,11 +98,12 @@ final class LoopDrain implements Handler<RoutingContext> {
 
   private long settleTimer = -1;
 
-  LoopDrain(Vertx vertx, Context context, HttpDrain shared) {
+  LoopDrain(Vertx vertx, Context context, HttpDrain shared, ConnectionGuard.Settings guard) {
     this.vertx = vertx;
     this.context = context;
     this.thread = Thread.currentThread();
     this.shared = shared;
+    this.guard = guard;
     this.idleMs = shared.idleGraceMs();
     this.settleMs = idleMs / 10;
   }
@@ -124,7 +127,19 @@ final class LoopDrain implements Handler<RoutingContext> {
   /** Tracks a new connection; install with {@code server.connectionHandler(loop::connected)}. */
   void connected(HttpConnection connection) {
     assert onLoop();
+    int max = guard.limits().maxConnections();
+    if (!shared.admit(max)) {
+      guard
+          .errors()
+          .record(
+              Level.WARNING,
+              "connection refused: HTTP_MAX_CONNECTIONS=" + max + " are open",
+              String.valueOf(connection.remoteAddress()));
+      connection.close();
+      return;
+    }
     Conn conn = new Conn(connection);
+    conn.guard = ConnectionGuard.install(connection, guard, this::lost);
     connections.put(connection, conn);
     setState(conn, State.IDLE);
     connection.closeHandler(v -> closed(conn));
@@ -149,6 +164,8 @@ final class LoopDrain implements Handler<RoutingContext> {
     // Held first: a connection turning busy may make the loop quiet and close its listener.
     setState(conn, State.BUSY);
     if (exchange.held) {
+      // Its body, if any, waits in the socket until the routes run.
+      ctx.request().pause();
       return;
     }
     if (marksClose()) {
@@ -312,6 +329,8 @@ final class LoopDrain implements Handler<RoutingContext> {
         exchange.held = false;
         markClose(exchange);
         exchange.ctx.next();
+        // A route that reads the body resumed it already; for one that does not, it is discarded.
+        exchange.ctx.request().resume();
       }
     }
     if (released != null) {
@@ -346,20 +365,38 @@ final class LoopDrain implements Handler<RoutingContext> {
     }
     held.clear();
     for (Conn conn : List.copyOf(connections.values())) {
+      // A response already on its way cannot become a 503, and a client that does not read would
+      // not get one: such a connection is cut, and its guard counts what it loses.
+      boolean cut = conn.guard.outputPending();
+      for (Exchange exchange : conn.exchanges) {
+        exchange.aborted = true;
+        cut |= exchange.ctx.response().headWritten();
+      }
+      if (cut) {
+        setState(conn, State.CLOSING);
+        conn.guard.cut();
+        continue;
+      }
       for (Exchange exchange : List.copyOf(conn.exchanges)) {
         aborted++;
-        exchange.aborted = true;
+        markClose(exchange);
         HttpServerResponse response = exchange.ctx.response();
-        if (markClose(exchange)) {
-          response.putHeader(HttpHeaders.RETRY_AFTER, "1");
-          Responses.error(response, 503, "service is shutting down");
-        } else {
-          close(conn);
-        }
+        response.putHeader(HttpHeaders.RETRY_AFTER, "1");
+        Responses.error(response, 503, "service is shutting down");
       }
       if (conn.state == State.IDLE) {
-        close(conn);
+        close(conn, false);
       }
+    }
+  }
+
+  /**
+   * A guard closed a connection with requests it had read left unanswered, or an answer unsent:
+   * during a drain, those are aborted.
+   */
+  private void lost(int requests) {
+    if (phase != Phase.SERVING) {
+      aborted += requests;
     }
   }
 
@@ -377,10 +414,13 @@ final class LoopDrain implements Handler<RoutingContext> {
     }
     if (conn.state == State.BUSY) {
       HttpServerResponse response = exchange.ctx.response();
-      if (phase != Phase.SERVING
-          && response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
-        lastInvitedNanos = System.nanoTime();
-        close(conn);
+      // Vert.x closes a connection only when the request asked to; a response saying so (the
+      // drain's, or a 413 whose body was not read) needs the close done here.
+      if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
+        if (phase != Phase.SERVING) {
+          lastInvitedNanos = System.nanoTime();
+        }
+        close(conn, true);
       } else if (conn.exchanges.isEmpty()) {
         conn.idleSince = System.nanoTime();
         setState(conn, State.IDLE);
@@ -395,17 +435,23 @@ final class LoopDrain implements Handler<RoutingContext> {
   }
 
   private void closed(Conn conn) {
+    shared.leave();
     connections.remove(conn.connection);
     setState(conn, State.CLOSED);
     conn.closed.complete();
   }
 
-  private void close(Conn conn) {
+  /**
+   * Closes a connection once its output is out.
+   *
+   * @param afterResponse a response has just ended on it, which must reach the client
+   */
+  private void close(Conn conn, boolean afterResponse) {
     if (conn.state == State.CLOSING || conn.state == State.CLOSED) {
       return;
     }
     setState(conn, State.CLOSING);
-    conn.connection.close();
+    conn.guard.closeWhenFlushed(afterResponse);
   }
 
   /** The one place a connection's state and the per-state counts change. */
@@ -436,7 +482,7 @@ final class LoopDrain implements Handler<RoutingContext> {
             Math.max(1, idleMs - quietMs),
             id -> {
               if (conn.state == State.IDLE) {
-                close(conn);
+                close(conn, false);
               }
             });
   }
@@ -445,6 +491,7 @@ final class LoopDrain implements Handler<RoutingContext> {
   private static final class Conn {
     final HttpConnection connection;
     final Promise<Void> closed = Promise.promise();
+    ConnectionGuard guard;
 
     /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
     final List<Exchange> exchanges = new ArrayList<>(2);

@@ -37,6 +37,7 @@ public final class Service {
   private final Vertx vertx;
   private final LifecycleOptions options;
   private final HttpDrain drain;
+  private final ClientErrors clientErrors;
   private final List<Deployed> deployed = new ArrayList<>();
   private final Promise<Void> begun = Promise.promise();
   private int port;
@@ -45,6 +46,7 @@ public final class Service {
     this.vertx = vertx;
     this.options = options;
     this.drain = new HttpDrain(options.host(), options.idleGrace().toMillis());
+    this.clientErrors = new ClientErrors(vertx);
   }
 
   /**
@@ -77,7 +79,12 @@ public final class Service {
                     vertx.deployVerticle(
                         () -> {
                           HttpVerticle http =
-                              new HttpVerticle(options, service.drain, application, config);
+                              new HttpVerticle(
+                                  options,
+                                  service.drain,
+                                  service.clientErrors,
+                                  application,
+                                  config);
                           first.compareAndSet(null, http);
                           return http;
                         },
