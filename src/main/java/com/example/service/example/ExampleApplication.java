@@ -3,19 +3,21 @@ package com.example.service.example;
 import com.example.service.lifecycle.Application;
 import com.example.service.lifecycle.Component;
 import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.HttpLimits;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The example application: {@code GET /hello} and {@code GET /work?ms=N}, a {@link WorkerVerticle}
- * and a {@link JournalVerticle}, the {@code JOURNAL_PATH} key, and a readiness check that the
- * journal is writable.
+ * The example application: {@code GET /hello}, {@code GET /work?ms=N} and {@code POST /work}, a
+ * {@link WorkerVerticle} and a {@link JournalVerticle}, the {@code JOURNAL_PATH} key, and a
+ * readiness check that the journal is writable.
  */
 public final class ExampleApplication implements Application {
 
@@ -37,8 +39,14 @@ public final class ExampleApplication implements Application {
 
   @Override
   public void routes(Vertx vertx, Router router, Config config) {
+    WorkHandler work = new WorkHandler(vertx);
     router.get("/hello").handler(new HelloHandler());
-    router.get("/work").handler(new WorkHandler(vertx));
+    router.get("/work").handler(work::get);
+    router
+        .post("/work")
+        .consumes("application/json")
+        .handler(BodyHandler.create(false).setBodyLimit(config.get(HttpLimits.HTTP_MAX_BODY_BYTES)))
+        .handler(work::post);
   }
 
   @Override

@@ -1,7 +1,6 @@
 package com.example.service.example;
 
 import com.example.service.lifecycle.Responses;
-import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
@@ -11,10 +10,14 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.UUID;
 
 /**
- * {@code GET /work?ms=N}: hands a job to the {@link WorkerVerticle} and answers {@code {"id":
- * "...", "ms": N}} once it is done and journaled.
+ * {@code GET /work?ms=N} and {@code POST /work} with {@code {"ms": N}}: hands a job to the {@link
+ * WorkerVerticle} and answers {@code {"id": "...", "ms": N}} once it is done and journaled.
+ *
+ * <p>{@link #post} is the shape to copy for a route with a JSON body: the route declares {@code
+ * consumes("application/json")} (vertx-web answers 415 otherwise) and a {@code BodyHandler} with
+ * the body limit (413), and the handler answers 400 for a body it cannot use.
  */
-final class WorkHandler implements Handler<RoutingContext> {
+final class WorkHandler {
 
   static final int MAX_MS = 60_000;
 
@@ -24,9 +27,29 @@ final class WorkHandler implements Handler<RoutingContext> {
     this.vertx = vertx;
   }
 
-  @Override
-  public void handle(RoutingContext ctx) {
-    int ms = parseMs(ctx.request().getParam("ms"));
+  /** {@code GET /work?ms=N}. */
+  void get(RoutingContext ctx) {
+    submit(ctx, parseMs(ctx.request().getParam("ms")));
+  }
+
+  /** {@code POST /work} with {@code {"ms": N}}; behind a {@code BodyHandler}. */
+  void post(RoutingContext ctx) {
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (RuntimeException e) {
+      body = null;
+    }
+    if (body == null) {
+      Responses.error(ctx.response(), 400, "body must be a JSON object");
+      return;
+    }
+    Object ms = body.getValue("ms");
+    boolean integral = ms instanceof Integer || ms instanceof Long;
+    submit(ctx, integral && ((Number) ms).longValue() <= MAX_MS ? ((Number) ms).intValue() : -1);
+  }
+
+  private void submit(RoutingContext ctx, int ms) {
     if (ms < 0) {
       Responses.error(ctx.response(), 400, "ms must be an integer from 0 to " + MAX_MS);
       return;
@@ -44,7 +67,15 @@ final class WorkHandler implements Handler<RoutingContext> {
                 ctx.json(reply.body());
               }
             })
-        .onFailure(err -> Responses.error(ctx.response(), status(err), "job failed"));
+        .onFailure(
+            err -> {
+              if (unavailable(err)) {
+                Responses.error(ctx.response(), 503, "service is shutting down");
+              } else if (!ctx.response().ended() && !ctx.response().closed()) {
+                // A real failure (the journal cannot write): the 500 handler logs its cause.
+                ctx.fail(500, err);
+              }
+            });
   }
 
   private static int parseMs(String raw) {
@@ -59,9 +90,7 @@ final class WorkHandler implements Handler<RoutingContext> {
     }
   }
 
-  private static int status(Throwable err) {
-    boolean unavailable =
-        err instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
-    return unavailable ? 503 : 500;
+  private static boolean unavailable(Throwable err) {
+    return err instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
   }
 }

@@ -17,7 +17,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +42,10 @@ class ExampleApplicationTest {
   }
 
   private Service start(Vertx vertx) {
+    return start(vertx, dir.resolve("journal.jsonl").toString());
+  }
+
+  private Service start(Vertx vertx, String journal) {
     JsonObject json =
         new JsonObject()
             .put("HTTP_HOST", "127.0.0.1")
@@ -44,7 +54,8 @@ class ExampleApplicationTest {
             .put("SHUTDOWN_DELAY_MS", 0)
             .put("SHUTDOWN_TIMEOUT_MS", 5000)
             .put("SHUTDOWN_IDLE_MS", 200)
-            .put("JOURNAL_PATH", dir.resolve("journal.jsonl").toString());
+            .put("HTTP_MAX_BODY_BYTES", 64)
+            .put("JOURNAL_PATH", journal);
     return Service.start(vertx, new ExampleApplication(), Config.from(json, keys())).await();
   }
 
@@ -56,6 +67,86 @@ class ExampleApplicationTest {
   private HttpResponse<String> get(String url) throws Exception {
     return http.send(
         HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(String url, String contentType, String body) throws Exception {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", contentType)
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void postWorkTakesJsonAndAnswersEveryMistakeWithAJsonError(Vertx vertx) throws Exception {
+    Service service = start(vertx);
+    String work = "http://127.0.0.1:" + service.httpPort() + "/work";
+    String json = "application/json";
+    for (String bad :
+        List.of(
+            "",
+            "{",
+            "[1]",
+            "{}",
+            "{\"ms\": 1.5}",
+            "{\"ms\": \"5\"}",
+            "{\"ms\": -1}",
+            "{\"ms\": 60001}")) {
+      HttpResponse<String> response = post(work, json, bad);
+      assertThat(response.statusCode()).as(bad).isEqualTo(400);
+      assertThat(new JsonObject(response.body()).getString("error")).as(bad).isNotBlank();
+    }
+    HttpResponse<String> wrongType = post(work, "text/plain", "{\"ms\": 1}");
+    assertThat(wrongType.statusCode()).isEqualTo(415);
+    assertThat(new JsonObject(wrongType.body()).getString("error")).isNotBlank();
+    HttpResponse<String> tooLarge =
+        post(work, json, "{\"ms\": 1, \"pad\": \"" + "x".repeat(64) + "\"}");
+    assertThat(tooLarge.statusCode()).isEqualTo(413);
+    assertThat(new JsonObject(tooLarge.body()).getString("error")).isNotBlank();
+
+    HttpResponse<String> ok = post(work, "application/json; charset=utf-8", "{\"ms\": 1}");
+    assertThat(ok.statusCode()).isEqualTo(200);
+    String id = new JsonObject(ok.body()).getString("id");
+    assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
+    assertThat(Files.readString(dir.resolve("journal.jsonl"))).contains(id);
+  }
+
+  @Test
+  void aJournalThatCannotWriteAnswers500AndLogsOneWarningWithItsCause(Vertx vertx)
+      throws Exception {
+    Path full = Path.of("/dev/full");
+    Assumptions.assumeTrue(Files.isWritable(full), "needs Linux's /dev/full");
+    List<LogRecord> records = new CopyOnWriteArrayList<>();
+    Handler capture =
+        new Handler() {
+          @Override
+          public void publish(LogRecord record) {
+            records.add(record);
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    Logger http = Logger.getLogger("http");
+    http.addHandler(capture);
+    try {
+      Service service = start(vertx, full.toString());
+      HttpResponse<String> failed = get("http://127.0.0.1:" + service.httpPort() + "/work?ms=0");
+      assertThat(failed.statusCode()).isEqualTo(500);
+      assertThat(new JsonObject(failed.body()).getString("error")).isNotBlank();
+      assertThat(records).hasSize(1);
+      LogRecord warning = records.get(0);
+      assertThat(warning.getLevel()).isEqualTo(Level.WARNING);
+      assertThat(warning.getMessage()).contains("GET /work").contains("No space left on device");
+      assertThat(warning.getThrown()).as("one line, no stack trace").isNull();
+      service.shutdown("test").await();
+    } finally {
+      http.removeHandler(capture);
+    }
   }
 
   @Test
