@@ -3,7 +3,12 @@ package com.example.service;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -36,6 +42,8 @@ public final class Benchmark {
       List.of("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError");
 
   private static final int CONNECTIONS = 32;
+  private static final int SLOWLORIS = 200;
+  private static final int SLOWLORIS_HEAD_TIMEOUT_MS = 5000;
 
   private static final int IN_FLIGHT = 20;
   private static final int CLIENT_WORKERS = 16;
@@ -115,6 +123,9 @@ public final class Benchmark {
             .put("baseline", summary(bRuns))
             .put("templateContainerFlags", containerRun)
             .put("ratio", median(tRuns, "rps") / median(bRuns, "rps")));
+
+    // /hello while 200 slowloris connections dribble a request head, one byte a second each.
+    results.put("slowloris", new JsonArray().add(slowloris(template)).add(slowloris(baseline)));
 
     // Startup: process start to the first 200 on /hello.
     List<Double> tStart = new ArrayList<>();
@@ -204,6 +215,89 @@ public final class Benchmark {
       p.signal("TERM");
       p.awaitExit(Duration.ofSeconds(60));
       return run;
+    }
+  }
+
+  /**
+   * wrk on {@code /hello} while {@value #SLOWLORIS} connections each send a request head one byte a
+   * second; records when the server closed each of them (the template: at {@value
+   * #SLOWLORIS_HEAD_TIMEOUT_MS} ms, its HTTP_HEAD_TIMEOUT_MS here, so that it falls in the run).
+   */
+  private JsonObject slowloris(Variant v) throws Exception {
+    Map<String, String> env =
+        Map.of("HTTP_HEAD_TIMEOUT_MS", Integer.toString(SLOWLORIS_HEAD_TIMEOUT_MS));
+    try (ServiceProcess p = start(serviceCore, v, List.of(), env, 0);
+        Selector selector = Selector.open()) {
+      int port = p.port();
+      long start = System.nanoTime();
+      for (int i = 0; i < SLOWLORIS; i++) {
+        SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
+        ch.write(ByteBuffer.wrap("GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ".getBytes()));
+        ch.configureBlocking(false);
+        ch.register(selector, SelectionKey.OP_READ);
+      }
+      List<Double> closedMs = Collections.synchronizedList(new ArrayList<>());
+      AtomicBoolean stop = new AtomicBoolean();
+      Thread watcher =
+          new Thread(() -> watchSlowloris(selector, start, closedMs, stop), "slowloris");
+      watcher.start();
+      String out = wrk("http://127.0.0.1:" + port + "/hello", seconds);
+      stop.set(true);
+      watcher.join();
+      JsonObject run =
+          new JsonObject()
+              .put("variant", v.name())
+              .put("rps", number(out, "Requests/sec:\\s+([\\d.]+)"))
+              .put("p50Ms", latencyMs(out, "50%"))
+              .put("p99Ms", latencyMs(out, "99%"))
+              .put("closed", closedMs.size())
+              .put("of", SLOWLORIS)
+              .put("lastClosedMs", closedMs.stream().mapToDouble(d -> d).max().orElse(-1));
+      System.out.println("slowloris " + run.encode());
+      for (SelectionKey key : selector.keys()) {
+        key.channel().close();
+      }
+      p.signal("TERM");
+      p.awaitExit(Duration.ofSeconds(60));
+      return run;
+    }
+  }
+
+  /** Dribbles a byte a second into each open connection and notes when the server closes one. */
+  private static void watchSlowloris(
+      Selector selector, long start, List<Double> closedMs, AtomicBoolean stop) {
+    ByteBuffer in = ByteBuffer.allocate(4096);
+    long nextByte = System.nanoTime();
+    try {
+      while (!stop.get()) {
+        selector.select(100);
+        for (SelectionKey key : selector.selectedKeys()) {
+          in.clear();
+          int n;
+          try {
+            n = ((SocketChannel) key.channel()).read(in);
+          } catch (IOException reset) {
+            n = -1;
+          }
+          if (n < 0) {
+            closedMs.add((System.nanoTime() - start) / 1e6);
+            key.cancel();
+          }
+        }
+        selector.selectedKeys().clear();
+        if (System.nanoTime() >= nextByte) {
+          nextByte += TimeUnit.SECONDS.toNanos(1);
+          for (SelectionKey key : selector.keys()) {
+            try {
+              ((SocketChannel) key.channel()).write(ByteBuffer.wrap(new byte[] {'a'}));
+            } catch (IOException closing) {
+              // read() reports it
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 
@@ -480,6 +574,33 @@ public final class Benchmark {
             "| SIGTERM with %d × /job?ms=1500 in flight: last response → exit (ms, median of 5) | %.1f | | |%n",
             IN_FLIGHT, sd.getDouble("lastResponseToExitMsMedian")));
     sb.append(String.format("| fat jar (MiB) | %.1f | | |%n", r.getLong("jarBytes") / 1048576.0));
+    JsonArray slow = r.getJsonArray("slowloris");
+    sb.append(
+        "\nGET /hello (wrk, "
+            + CONNECTIONS
+            + " conns) while "
+            + SLOWLORIS
+            + " slowloris connections send a request head one byte a second (template:"
+            + " HTTP_HEAD_TIMEOUT_MS="
+            + SLOWLORIS_HEAD_TIMEOUT_MS
+            + "):\n\n"
+            + "| variant | req/s | p50 ms | p99 ms | slowloris closed by the server | last closed after (ms) |\n"
+            + "|---|---|---|---|---|---|\n");
+    for (int i = 0; i < slow.size(); i++) {
+      JsonObject s = slow.getJsonObject(i);
+      sb.append(
+          String.format(
+              "| %s | %.0f | %.2f | %.2f | %d of %d | %s |%n",
+              s.getString("variant"),
+              s.getDouble("rps"),
+              s.getDouble("p50Ms"),
+              s.getDouble("p99Ms"),
+              s.getInteger("closed"),
+              s.getInteger("of"),
+              s.getInteger("closed") == 0
+                  ? "–"
+                  : String.format("%.0f", s.getDouble("lastClosedMs"))));
+    }
     sb.append(
         "\nShutdown loss, closed-loop keep-alive load on /hello, SIGTERM mid-load (failed = lost after sending: EOF, reset, partial, timeout, other status):\n\n");
     sb.append(

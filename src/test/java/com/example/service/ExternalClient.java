@@ -118,6 +118,9 @@ final class ExternalClient implements AutoCloseable {
   /** {@code 200 0} is ok, exit code 7 ("failed to connect") refused, anything else failed. */
   private static String curlLine(String line) {
     String[] parts = line.split(" ");
+    if (parts.length != 2) {
+      return "fail curl printed: " + line;
+    }
     if (parts[0].equals("200") && parts[1].equals("0")) {
       return "ok";
     }

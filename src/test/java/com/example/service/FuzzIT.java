@@ -80,7 +80,9 @@ class FuzzIT {
                     "HTTP_HEAD_TIMEOUT_MS", "500",
                     "HTTP_BODY_TIMEOUT_MS", "500",
                     "HTTP_IDLE_TIMEOUT_MS", "500",
-                    "HTTP_WRITE_TIMEOUT_MS", "1000"))
+                    "HTTP_WRITE_TIMEOUT_MS", "1000",
+                    // After a full GC the free heap goes back to the OS: RSS tracks what is live.
+                    "JAVA_TOOL_OPTIONS", "-XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20"))
             .quiet()) {
       int port = service.port();
       List<String> malformed = new ArrayList<>();

@@ -13,6 +13,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
@@ -96,6 +97,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
   private final long idleNanos;
   private final long bodyNanos;
   private final long writeNanos;
+  private final long maxBodyBytes;
   private final IntConsumer onLost;
   private final ResponseWatch responses = new ResponseWatch();
 
@@ -111,9 +113,6 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
 
   /** Why the head being decoded will be refused, if it will. */
   private BadRequest refusal;
-
-  /** The request being received was refused. */
-  private boolean refusing;
 
   /** Requests received whose response has not been written to the channel yet. */
   private int open;
@@ -153,6 +152,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
     this.idleNanos = limits.idleTimeout().toNanos();
     this.bodyNanos = limits.bodyTimeout().toNanos();
     this.writeNanos = limits.writeTimeout().toNanos();
+    this.maxBodyBytes = limits.maxBodyBytes();
     this.onLost = onLost;
   }
 
@@ -243,7 +243,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
    * will not be answered.
    */
   private void linger() {
-    reading = Reading.LINGERING;
+    read(Reading.LINGERING, false);
     cancel(timer);
     if (!(ctx.channel() instanceof DuplexChannel duplex)) {
       cut();
@@ -325,22 +325,23 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
         inBody = true;
         firstRequest = false;
         open++;
+        if (refusal == null && declaredLength(head) > maxBodyBytes) {
+          refusal = new BadRequest(413, "request body larger than " + maxBodyBytes + " bytes");
+        }
         if (refusal != null) {
-          // Set here: Netty replaces the decoder result once the head is complete.
+          // Set here: Netty replaces the decoder result once the head is complete. Vert.x answers
+          // it with the invalid-request handler and closes; nothing after the head is read: not
+          // its body, not a request smuggled behind it.
           head.setDecoderResult(DecoderResult.failure(refusal));
           refusal = null;
-          refusing = true;
-        }
-      }
-      if (message instanceof LastHttpContent) {
-        inBody = false;
-        if (refusing) {
-          // What follows a refused request (a smuggled one, say) is never read.
           out.subList(i + 1, out.size()).clear();
           buffer.skipBytes(buffer.readableBytes());
           read(Reading.REFUSED, false);
           return;
         }
+      }
+      if (message instanceof LastHttpContent) {
+        inBody = false;
       }
     }
     // Bytes the decoder left unread, outside a body, are the start of the next head.
@@ -368,6 +369,19 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
     return message;
   }
 
+  /** The request's Content-Length; -1 if none (Netty has rejected one that is not a number). */
+  private static long declaredLength(HttpMessage head) {
+    String length = head.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+    if (length == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(length.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   @Override
   protected HttpMessage createInvalidMessage() {
     return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request");
@@ -387,7 +401,12 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
     if (next != reading || newHead) {
       reading = next;
       readingSince = System.nanoTime();
-      schedule();
+      if (next == Reading.REJECTED) {
+        cancel(timer);
+        cancel(stallCheck);
+      } else {
+        schedule();
+      }
     }
   }
 
@@ -483,9 +502,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
   }
 
   private void reject() {
-    reading = Reading.REJECTED;
-    cancel(timer);
-    cancel(stallCheck);
+    read(Reading.REJECTED, false);
   }
 
   private String remote() {

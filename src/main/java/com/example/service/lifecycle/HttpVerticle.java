@@ -83,7 +83,6 @@ final class HttpVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     router.route().handler(loop);
-    router.route().handler(ctx -> limitBody(ctx, limits.maxBodyBytes()));
     router.get("/health/live").handler(ctx -> ctx.json(UP));
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(checks));
     application.routes(vertx, router, config);
@@ -119,22 +118,6 @@ final class HttpVerticle extends VerticleBase {
   /** The port the server listens on (useful when configured with port 0). */
   int actualPort() {
     return server.actualPort();
-  }
-
-  /**
-   * A declared body over the limit is refused before a route reads any of it; the connection then
-   * closes, so the rest is never read either. A chunked body is bounded by the route that reads it
-   * ({@code BodyHandler.setBodyLimit}) and, for one that reads none, by {@code
-   * HTTP_BODY_TIMEOUT_MS}.
-   */
-  private static void limitBody(RoutingContext ctx, long maxBodyBytes) {
-    String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
-    // Netty has checked it is a number.
-    if (length != null && Long.parseLong(length.trim()) > maxBodyBytes) {
-      ctx.fail(413);
-      return;
-    }
-    ctx.next();
   }
 
   /** {@code HEAD} works on every {@code GET} route; Vert.x sends the headers and no body. */
