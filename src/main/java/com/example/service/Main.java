@@ -5,6 +5,7 @@ import com.example.service.lifecycle.Application;
 import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Logging;
+import com.example.service.lifecycle.Metrics;
 import com.example.service.lifecycle.Service;
 import com.example.service.lifecycle.ShutdownSignals;
 import io.vertx.core.Vertx;
@@ -35,23 +36,36 @@ public final class Main {
   public static int run(Application application, String[] args) {
     Logging.configure();
     ShutdownSignals signals = ShutdownSignals.install();
-    // No classpath file cache: this service serves no files from the classpath, and the cache is a
-    // temp directory Vert.x would create and then delete again on the way out.
-    Vertx vertx =
-        Vertx.vertx(
-            new VertxOptions()
-                .setFileSystemOptions(
-                    new FileSystemOptions()
-                        .setClassPathResolvingEnabled(false)
-                        .setFileCachingEnabled(false)));
 
-    // Startup: configuration, then each component in dependency order, HTTP last.
-    Service service;
+    // Startup: configuration first, as it says how Vert.x is made (metrics on or off).
+    Config config;
     try {
       List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
       keys.addAll(application.keys());
-      Config config = Config.load(vertx, keys, args).await();
-      service = Service.start(vertx, application, config).await();
+      config = Config.load(keys, args);
+    } catch (Exception e) {
+      LOG.severe("startup failed: " + e.getMessage());
+      return Service.EXIT_STARTUP_FAILED;
+    }
+    Logging.useFormat(config.get(LifecycleOptions.LOG_FORMAT));
+    Metrics metrics = config.get(LifecycleOptions.METRICS_ENABLED) ? Metrics.prometheus() : null;
+    // No classpath file cache: this service serves no files from the classpath, and the cache is a
+    // temp directory Vert.x would create and then delete again on the way out.
+    VertxOptions options =
+        new VertxOptions()
+            .setFileSystemOptions(
+                new FileSystemOptions()
+                    .setClassPathResolvingEnabled(false)
+                    .setFileCachingEnabled(false));
+    Vertx vertx =
+        metrics == null
+            ? Vertx.vertx(options)
+            : metrics.vertx(options, config.get(LifecycleOptions.METRICS_HTTP_REQUESTS));
+
+    // Then each component in dependency order, HTTP last.
+    Service service;
+    try {
+      service = Service.start(vertx, application, config, metrics).await();
     } catch (Exception e) {
       LOG.severe("startup failed: " + e.getMessage());
       vertx.close().timeout(1, TimeUnit.SECONDS).otherwiseEmpty().await();

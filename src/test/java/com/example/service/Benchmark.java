@@ -110,17 +110,21 @@ public final class Benchmark {
 
     // Throughput and latency, A B A B; RSS read right after each run.
     JsonArray tRuns = new JsonArray();
+    JsonArray offRuns = new JsonArray();
     JsonArray bRuns = new JsonArray();
     for (int i = 0; i < rounds; i++) {
-      tRuns.add(throughput(template, List.of()));
-      bRuns.add(throughput(baseline, List.of()));
+      tRuns.add(throughput(template, List.of(), Map.of()));
+      offRuns.add(throughput(template, List.of(), Map.of("METRICS_ENABLED", "false")));
+      bRuns.add(throughput(baseline, List.of(), Map.of()));
     }
-    JsonObject containerRun = throughput(template, CONTAINER_FLAGS);
+    JsonObject containerRun = throughput(template, CONTAINER_FLAGS, Map.of());
     results.put(
         "throughput",
         new JsonObject()
             .put("template", summary(tRuns))
             .put("baseline", summary(bRuns))
+            .put("templateMetricsOff", summary(offRuns))
+            .put("metricsCost", 1 - median(tRuns, "rps") / median(offRuns, "rps"))
             .put("templateContainerFlags", containerRun)
             .put("ratio", median(tRuns, "rps") / median(bRuns, "rps")));
 
@@ -198,8 +202,9 @@ public final class Benchmark {
     return start(List.of(), v, flags, env, 0);
   }
 
-  private JsonObject throughput(Variant v, List<String> flags) throws Exception {
-    try (ServiceProcess p = start(serviceCore, v, flags, Map.of(), 0)) {
+  private JsonObject throughput(Variant v, List<String> flags, Map<String, String> env)
+      throws Exception {
+    try (ServiceProcess p = start(serviceCore, v, flags, env, 0)) {
       String url = "http://127.0.0.1:" + p.port() + "/hello";
       wrk(url, Math.max(2, seconds / 2)); // warm-up: JIT, pools
       String out = wrk(url, seconds);
@@ -207,6 +212,7 @@ public final class Benchmark {
           new JsonObject()
               .put("variant", v.name())
               .put("flags", String.join(" ", flags))
+              .put("env", new JsonObject(new java.util.HashMap<>(env)))
               .put("rps", number(out, "Requests/sec:\\s+([\\d.]+)"))
               .put("p50Ms", latencyMs(out, "50%"))
               .put("p99Ms", latencyMs(out, "99%"))
@@ -552,6 +558,14 @@ public final class Benchmark {
         bt,
         o -> o.getDouble("rps"),
         "%.0f");
+    JsonObject off = t.getJsonObject("templateMetricsOff");
+    sb.append(
+        String.format(
+            "| GET /hello req/s, template with METRICS_ENABLED=false | %.0f | | %.3f |%n",
+            off.getDouble("rps"), off.getDouble("rps") / bt.getDouble("rps")));
+    sb.append(
+        String.format(
+            "| cost of metrics (1 − on/off) | %.1f%% | | |%n", 100 * t.getDouble("metricsCost")));
     row(sb, "p50 latency (ms)", tt, bt, o -> o.getDouble("p50Ms"), "%.2f");
     row(sb, "p99 latency (ms)", tt, bt, o -> o.getDouble("p99Ms"), "%.2f");
     row(sb, "RSS after the run (MiB)", tt, bt, o -> o.getDouble("rssMiB"), "%.0f");

@@ -5,6 +5,8 @@ import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
@@ -64,6 +66,34 @@ public final class Config {
   /** An integer from {@code min} to {@code max}. */
   public static Key<Integer> integer(String name, int min, int max) {
     return new Key<>(name, raw -> (int) parseLong(name, raw, min, max), null);
+  }
+
+  /** {@code true} or {@code false}. */
+  public static Key<Boolean> bool(String name) {
+    return new Key<>(
+        name,
+        raw -> {
+          if (raw.equalsIgnoreCase("true") || raw.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(raw);
+          }
+          throw new ConfigException("invalid " + name + "=" + raw + ": expected true or false");
+        },
+        null);
+  }
+
+  /** One of {@code values}, as written there. */
+  public static Key<String> oneOf(String name, String... values) {
+    List<String> allowed = List.of(values);
+    return new Key<>(
+        name,
+        raw -> {
+          if (allowed.contains(raw)) {
+            return raw;
+          }
+          throw new ConfigException(
+              "invalid " + name + "=" + raw + ": expected one of " + String.join(", ", allowed));
+        },
+        null);
   }
 
   /** Milliseconds from 0 to one hour, as a {@link Duration}. */
@@ -148,6 +178,28 @@ public final class Config {
               }
             })
         .eventually(retriever::close);
+  }
+
+  /**
+   * As {@link #load(Vertx, List, String[])}, with a Vert.x instance of its own, closed again: for
+   * startup, where what the configuration says decides how the service's Vert.x is made (metrics).
+   * Blocks.
+   *
+   * @throws ConfigException naming the first missing or invalid key
+   */
+  public static Config load(List<Key<?>> keys, String[] args) {
+    Vertx vertx =
+        Vertx.vertx(
+            new VertxOptions()
+                .setFileSystemOptions(
+                    new FileSystemOptions()
+                        .setClassPathResolvingEnabled(false)
+                        .setFileCachingEnabled(false)));
+    try {
+      return load(vertx, keys, args).await();
+    } finally {
+      vertx.close().await();
+    }
   }
 
   /** Typos in the file must not pass silently; the environment holds far more than our keys. */

@@ -10,6 +10,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
@@ -56,7 +57,12 @@ public final class HttpDrain {
   private final AtomicBoolean listenerClosed = new AtomicBoolean();
   private final Promise<Void> holding = Promise.promise();
   private volatile LifecyclePhase phase = LifecyclePhase.SERVING;
-  private volatile Result result = new Result(0, 0);
+
+  // Counted by every loop, read by the summary, readiness and metrics.
+  private final LongAdder inFlight = new LongAdder();
+  private final LongAdder drained = new LongAdder();
+  private final LongAdder aborted = new LongAdder();
+  private final LongAdder closedByDrain = new LongAdder();
 
   /** Loops whose server still accepts; guarded by {@code this}. */
   private int accepting;
@@ -87,9 +93,44 @@ public final class HttpDrain {
     phase = next;
   }
 
-  /** What the drain did; zeros until {@link #drain} has finished. */
+  /** What the drain has done so far, over every loop. */
   public Result result() {
-    return result;
+    return new Result(drained.sum(), aborted.sum());
+  }
+
+  /** Requests being served or held, over every loop. */
+  public long requestsInFlight() {
+    return inFlight.sum();
+  }
+
+  /** Open connections, over every loop. */
+  public long connectionsOpen() {
+    return connections.get();
+  }
+
+  /** Connections the drain has closed: after a response, idle, or at the deadline. */
+  public long connectionsClosedByDrain() {
+    return closedByDrain.sum();
+  }
+
+  void requestStarted() {
+    inFlight.increment();
+  }
+
+  void requestEnded() {
+    inFlight.decrement();
+  }
+
+  void countDrained() {
+    drained.increment();
+  }
+
+  void countAborted(long requests) {
+    aborted.add(requests);
+  }
+
+  void countClosedByDrain() {
+    closedByDrain.increment();
   }
 
   /** Completes once every loop holds new requests: from then on none reaches the routes early. */
@@ -141,34 +182,21 @@ public final class HttpDrain {
    */
   public Future<Result> drain(Deadline deadline) {
     phase = LifecyclePhase.DRAINING;
-    List<Future<Result>> drained = new ArrayList<>();
+    List<Future<Void>> drainedLoops = new ArrayList<>();
     List<Future<Void>> held = new ArrayList<>();
     for (LoopDrain loop : loops) {
       Promise<Void> holds = Promise.promise();
       held.add(holds.future());
-      drained.add(
+      drainedLoops.add(
           loop.onLoop(
               () -> {
-                Future<Result> result = loop.drain(deadline);
+                Future<Void> done = loop.drain(deadline);
                 holds.complete();
-                return result;
+                return done;
               }));
     }
     Future.join(held).<Void>mapEmpty().onComplete(holding);
-    return Future.join(drained)
-        .transform(
-            v -> {
-              long ok = 0;
-              long aborted = 0;
-              for (Future<Result> f : drained) {
-                if (f.succeeded()) {
-                  ok += f.result().drained();
-                  aborted += f.result().aborted();
-                }
-              }
-              result = new Result(ok, aborted);
-              return Future.succeededFuture(result);
-            });
+    return Future.join(drainedLoops).transform(v -> Future.succeededFuture(result()));
   }
 
   /**

@@ -35,19 +35,25 @@ final class HttpVerticle extends VerticleBase {
   private final LifecycleOptions options;
   private final HttpDrain drain;
   private final ClientErrors clientErrors;
+  private final Metrics metrics;
   private final Application application;
   private final Config config;
   private HttpServer server;
 
+  /**
+   * @param metrics where {@code /metrics} reads from; null when metrics are off
+   */
   HttpVerticle(
       LifecycleOptions options,
       HttpDrain drain,
       ClientErrors clientErrors,
+      Metrics metrics,
       Application application,
       Config config) {
     this.options = options;
     this.drain = drain;
     this.clientErrors = clientErrors;
+    this.metrics = metrics;
     this.application = application;
     this.config = config;
   }
@@ -83,8 +89,14 @@ final class HttpVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     router.route().handler(loop);
+    if (options.accessLog()) {
+      router.route().handler(new AccessLog(drain));
+    }
     router.get("/health/live").handler(ctx -> ctx.json(UP));
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(checks));
+    if (metrics != null) {
+      metrics.route(router);
+    }
     application.routes(vertx, router, config);
     answerHeadOnGetRoutes(router);
     // Every status vertx-web may fail a request with, so none goes out as plain text and none is

@@ -14,6 +14,8 @@ import java.util.List;
  * @param timeout the shutdown budget after the delay: draining, aborting and stopping components
  * @param idleGrace how long a keep-alive connection must be quiet before the drain closes it
  * @param limits timeouts and limits every connection and request is held to
+ * @param metrics whether {@code /metrics} serves Prometheus metrics (and Vert.x collects them)
+ * @param accessLog whether each request is logged
  */
 public record LifecycleOptions(
     String host,
@@ -22,7 +24,9 @@ public record LifecycleOptions(
     Duration delay,
     Duration timeout,
     Duration idleGrace,
-    HttpLimits limits) {
+    HttpLimits limits,
+    boolean metrics,
+    boolean accessLog) {
 
   public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST");
   public static final Config.Key<Integer> HTTP_PORT = Config.integer("HTTP_PORT", 0, 65_535);
@@ -36,6 +40,22 @@ public record LifecycleOptions(
   public static final Config.Key<Duration> SHUTDOWN_TIMEOUT_MS =
       Config.millis("SHUTDOWN_TIMEOUT_MS");
   public static final Config.Key<Duration> SHUTDOWN_IDLE_MS = Config.millis("SHUTDOWN_IDLE_MS");
+
+  public static final Config.Key<Boolean> METRICS_ENABLED =
+      Config.bool("METRICS_ENABLED").orElse(() -> true);
+
+  /**
+   * The library's per-request HTTP metrics: off by default for their cost (see {@link Metrics}).
+   */
+  public static final Config.Key<Boolean> METRICS_HTTP_REQUESTS =
+      Config.bool("METRICS_HTTP_REQUESTS").orElse(() -> false);
+
+  /** {@code text}: one line a person reads; {@code json}: one object per line for a log shipper. */
+  public static final Config.Key<String> LOG_FORMAT =
+      Config.oneOf("LOG_FORMAT", "text", "json").orElse(() -> "text");
+
+  public static final Config.Key<Boolean> ACCESS_LOG =
+      Config.bool("ACCESS_LOG").orElse(() -> false);
 
   /** The lifecycle's keys, in the order of the README's table. */
   public static final List<Config.Key<?>> KEYS = keys();
@@ -51,6 +71,7 @@ public record LifecycleOptions(
                 SHUTDOWN_TIMEOUT_MS,
                 SHUTDOWN_IDLE_MS));
     keys.addAll(HttpLimits.KEYS);
+    keys.addAll(List.of(METRICS_ENABLED, METRICS_HTTP_REQUESTS, LOG_FORMAT, ACCESS_LOG));
     return List.copyOf(keys);
   }
 
@@ -63,6 +84,8 @@ public record LifecycleOptions(
         config.get(SHUTDOWN_DELAY_MS),
         config.get(SHUTDOWN_TIMEOUT_MS),
         config.get(SHUTDOWN_IDLE_MS),
-        HttpLimits.from(config));
+        HttpLimits.from(config),
+        config.get(METRICS_ENABLED),
+        config.get(ACCESS_LOG));
   }
 }

@@ -87,8 +87,6 @@ final class LoopDrain implements Handler<RoutingContext> {
   private boolean closedSocket;
   private Deadline deadline;
   private Promise<Void> released;
-  private long drained;
-  private long aborted;
 
   /** When a response last told its client to reconnect; initially long ago. */
   private long lastInvitedNanos = System.nanoTime() - Long.MAX_VALUE / 2;
@@ -160,6 +158,7 @@ final class LoopDrain implements Handler<RoutingContext> {
     if (exchange.held) {
       held.add(exchange);
     }
+    shared.requestStarted();
     ctx.addEndHandler(ar -> ended(exchange, ar.succeeded()));
     // Held first: a connection turning busy may make the loop quiet and close its listener.
     setState(conn, State.BUSY);
@@ -215,9 +214,10 @@ final class LoopDrain implements Handler<RoutingContext> {
    * grace), runs the held requests once the socket is closed, and at the deadline answers the rest
    * 503.
    *
-   * @return this loop's counts; never fails
+   * @return completes when this loop is drained (its counts go to the {@link HttpDrain}); never
+   *     fails
    */
-  Future<HttpDrain.Result> drain(Deadline deadline) {
+  Future<Void> drain(Deadline deadline) {
     assert onLoop();
     boolean fromServing = phase == Phase.SERVING;
     phase = Phase.HOLDING;
@@ -245,7 +245,7 @@ final class LoopDrain implements Handler<RoutingContext> {
               abortAll();
               return settle().timeout(deadline.untilMs(deadline.abortedMs()), MILLISECONDS);
             })
-        .transform(v -> Future.succeededFuture(new HttpDrain.Result(drained, aborted)));
+        .transform(v -> Future.succeededFuture());
   }
 
   /**
@@ -374,11 +374,12 @@ final class LoopDrain implements Handler<RoutingContext> {
       }
       if (cut) {
         setState(conn, State.CLOSING);
+        shared.countClosedByDrain();
         conn.guard.cut();
         continue;
       }
       for (Exchange exchange : List.copyOf(conn.exchanges)) {
-        aborted++;
+        shared.countAborted(1);
         markClose(exchange);
         HttpServerResponse response = exchange.ctx.response();
         response.putHeader(HttpHeaders.RETRY_AFTER, "1");
@@ -396,7 +397,7 @@ final class LoopDrain implements Handler<RoutingContext> {
    */
   private void lost(int requests) {
     if (phase != Phase.SERVING) {
-      aborted += requests;
+      shared.countAborted(requests);
     }
   }
 
@@ -409,8 +410,9 @@ final class LoopDrain implements Handler<RoutingContext> {
     if (exchange.done != null) {
       exchange.done.complete();
     }
+    shared.requestEnded();
     if (phase != Phase.SERVING && succeeded && !exchange.aborted) {
-      drained++;
+      shared.countDrained();
     }
     if (conn.state == State.BUSY) {
       HttpServerResponse response = exchange.ctx.response();
@@ -451,6 +453,9 @@ final class LoopDrain implements Handler<RoutingContext> {
       return;
     }
     setState(conn, State.CLOSING);
+    if (phase != Phase.SERVING) {
+      shared.countClosedByDrain();
+    }
     conn.guard.closeWhenFlushed(afterResponse);
   }
 

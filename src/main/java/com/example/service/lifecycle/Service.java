@@ -8,7 +8,9 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -57,8 +59,23 @@ public final class Service {
    * @return the running service, or the first failure, its message naming the component
    */
   public static Future<Service> start(Vertx vertx, Application application, Config config) {
+    return start(vertx, application, config, null);
+  }
+
+  /**
+   * As {@link #start(Vertx, Application, Config)}, with the shutdown's metrics registered in {@code
+   * metrics} and served at {@code /metrics}.
+   *
+   * @param metrics the registry {@code vertx} was made with ({@link Metrics#vertx}), or null for
+   *     none
+   */
+  public static Future<Service> start(
+      Vertx vertx, Application application, Config config, Metrics metrics) {
     LifecycleOptions options = LifecycleOptions.from(config);
     Service service = new Service(vertx, options);
+    if (metrics != null) {
+      metrics.bind(service.drain);
+    }
     Future<Void> chain = Future.succeededFuture();
     for (Component component : application.components(config)) {
       chain =
@@ -83,6 +100,7 @@ public final class Service {
                                   options,
                                   service.drain,
                                   service.clientErrors,
+                                  metrics,
                                   application,
                                   config);
                           first.compareAndSet(null, http);
@@ -92,7 +110,10 @@ public final class Service {
         .map(
             v -> {
               service.port = first.get().actualPort();
-              LOG.info(
+              long startedMs = Clock.sinceProcessStartMs();
+              Logging.log(
+                  LOG,
+                  Level.INFO,
                   "listening on "
                       + options.host()
                       + ":"
@@ -100,8 +121,15 @@ public final class Service {
                       + " with "
                       + options.instances()
                       + " event loops in "
-                      + Clock.sinceProcessStartMs()
-                      + " ms");
+                      + startedMs
+                      + " ms",
+                  Map.of(
+                      "port",
+                      service.port,
+                      "event_loops",
+                      options.instances(),
+                      "elapsed_ms",
+                      startedMs));
               return service;
             });
   }
@@ -151,11 +179,14 @@ public final class Service {
   public Future<Integer> shutdown(String reason) {
     Clock clock = new Clock();
     boolean delayed = delayed();
-    LOG.info(
+    Logging.log(
+        LOG,
+        Level.INFO,
         "shutdown began ("
             + reason
             + "): readiness is 503"
-            + (delayed ? ", responses carry Connection: close" : ""));
+            + (delayed ? ", responses carry Connection: close" : ""),
+        Map.of("signal", reason));
     Future<Void> beginning = drain.beginShutdown(delayed).onComplete(begun);
     return beginning
         .compose(v -> delay())
@@ -168,14 +199,21 @@ public final class Service {
                   .drain(deadline)
                   .compose(
                       result -> {
-                        LOG.info(
+                        long drainedMs = deadline.elapsedMs();
+                        Logging.log(
+                            LOG,
+                            Level.INFO,
                             "drained http in "
-                                + deadline.elapsedMs()
+                                + drainedMs
                                 + " ms: "
                                 + result.drained()
                                 + " requests drained, "
                                 + result.aborted()
-                                + " aborted");
+                                + " aborted",
+                            Map.of(
+                                "elapsed_ms", drainedMs,
+                                "drained", result.drained(),
+                                "aborted", result.aborted()));
                         drain.advance(LifecyclePhase.STOPPING);
                         return stopComponents(deadline);
                       })
@@ -194,15 +232,27 @@ public final class Service {
             stopped -> {
               HttpDrain.Result result = drain.result();
               int status = stopped && result.aborted() == 0 ? EXIT_OK : EXIT_INCOMPLETE;
-              LOG.info(
+              long tookMs = clock.elapsedMs();
+              Logging.log(
+                  LOG,
+                  Level.INFO,
                   "shutdown complete in "
-                      + clock.elapsedMs()
+                      + tookMs
                       + " ms: "
                       + result.drained()
                       + " requests drained, "
                       + result.aborted()
                       + " aborted; exit "
-                      + status);
+                      + status,
+                  Map.of(
+                      "elapsed_ms",
+                      tookMs,
+                      "drained",
+                      result.drained(),
+                      "aborted",
+                      result.aborted(),
+                      "exit_status",
+                      status));
               return status;
             });
   }
@@ -242,7 +292,11 @@ public final class Service {
             ar -> {
               long tookMs = deadline.elapsedMs() - startMs;
               if (ar.succeeded()) {
-                LOG.info("stopped " + component.name() + " in " + tookMs + " ms");
+                Logging.log(
+                    LOG,
+                    Level.INFO,
+                    "stopped " + component.name() + " in " + tookMs + " ms",
+                    Map.of("component", component.name(), "elapsed_ms", tookMs));
               } else {
                 LOG.warning(component.name() + " did not stop within " + boundMs + " ms");
               }

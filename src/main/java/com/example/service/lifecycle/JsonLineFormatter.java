@@ -1,0 +1,37 @@
+package com.example.service.lifecycle;
+
+import io.vertx.core.json.JsonObject;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Instant;
+import java.util.Map;
+import java.util.logging.Formatter;
+import java.util.logging.LogRecord;
+
+/**
+ * One JSON object per line, for a log shipper: {@code timestamp}, {@code level}, {@code logger},
+ * {@code message}, the record's fields (see {@link Logging#log}) and {@code stack_trace} when a
+ * throwable is attached.
+ */
+public final class JsonLineFormatter extends Formatter {
+
+  @Override
+  public String format(LogRecord record) {
+    JsonObject line =
+        new JsonObject()
+            .put("timestamp", Instant.ofEpochMilli(record.getMillis()).toString())
+            .put("level", record.getLevel().getName())
+            .put("logger", record.getLoggerName())
+            .put("message", formatMessage(record));
+    Map<String, Object> fields = Logging.fields(record);
+    if (fields != null) {
+      fields.forEach(line::put);
+    }
+    if (record.getThrown() != null) {
+      StringWriter trace = new StringWriter();
+      record.getThrown().printStackTrace(new PrintWriter(trace));
+      line.put("stack_trace", trace.toString());
+    }
+    return line.encode() + System.lineSeparator();
+  }
+}
