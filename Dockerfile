@@ -13,7 +13,9 @@ RUN ./mvnw -B -q package -DskipTests -Dspotless.check.skip=true
 # ---- runtime: a JRE, a non-root user, the JVM as PID 1 ----
 FROM eclipse-temurin:17-jre
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN groupadd --system app && useradd --system --gid app --home-dir /app app \
+# A numeric user, so that Kubernetes' runAsNonRoot can verify it (deploy/k8s).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app app \
     && mkdir -p /app/data && chown app:app /app/data
 WORKDIR /app
 COPY --from=build /src/target/service.jar service.jar
@@ -35,7 +37,7 @@ RUN JOURNAL_PATH=/tmp/training.jsonl java -XX:ArchiveClassesAtExit=/app/service.
     get /hello && get '/work?ms=1' && kill -TERM "$pid" && wait "$pid" \
     && rm -f /tmp/training.jsonl && test -s /app/service.jsa
 
-USER app
+USER 10001:10001
 EXPOSE 8080
 VOLUME ["/app/data"]
 
