@@ -111,10 +111,12 @@ public final class Benchmark {
     // Throughput and latency, A B A B; RSS read right after each run.
     JsonArray tRuns = new JsonArray();
     JsonArray offRuns = new JsonArray();
+    JsonArray perRequestRuns = new JsonArray();
     JsonArray bRuns = new JsonArray();
     for (int i = 0; i < rounds; i++) {
       tRuns.add(throughput(template, List.of(), Map.of()));
       offRuns.add(throughput(template, List.of(), Map.of("METRICS_ENABLED", "false")));
+      perRequestRuns.add(throughput(template, List.of(), Map.of("METRICS_HTTP_REQUESTS", "true")));
       bRuns.add(throughput(baseline, List.of(), Map.of()));
     }
     JsonObject containerRun = throughput(template, CONTAINER_FLAGS, Map.of());
@@ -125,6 +127,10 @@ public final class Benchmark {
             .put("baseline", summary(bRuns))
             .put("templateMetricsOff", summary(offRuns))
             .put("metricsCost", 1 - median(tRuns, "rps") / median(offRuns, "rps"))
+            .put("templateHttpRequestMetrics", summary(perRequestRuns))
+            .put(
+                "httpRequestMetricsCost",
+                1 - median(perRequestRuns, "rps") / median(offRuns, "rps"))
             .put("templateContainerFlags", containerRun)
             .put("ratio", median(tRuns, "rps") / median(bRuns, "rps")));
 
@@ -565,7 +571,17 @@ public final class Benchmark {
             off.getDouble("rps"), off.getDouble("rps") / bt.getDouble("rps")));
     sb.append(
         String.format(
-            "| cost of metrics (1 − on/off) | %.1f%% | | |%n", 100 * t.getDouble("metricsCost")));
+            "| cost of the default metrics (1 − on/off) | %.1f%% | | |%n",
+            100 * t.getDouble("metricsCost")));
+    JsonObject perRequest = t.getJsonObject("templateHttpRequestMetrics");
+    sb.append(
+        String.format(
+            "| GET /hello req/s, template with METRICS_HTTP_REQUESTS=true | %.0f | | %.3f |%n",
+            perRequest.getDouble("rps"), perRequest.getDouble("rps") / bt.getDouble("rps")));
+    sb.append(
+        String.format(
+            "| cost of the per-request HTTP metrics (1 − on/off) | %.1f%% | | |%n",
+            100 * t.getDouble("httpRequestMetricsCost")));
     row(sb, "p50 latency (ms)", tt, bt, o -> o.getDouble("p50Ms"), "%.2f");
     row(sb, "p99 latency (ms)", tt, bt, o -> o.getDouble("p99Ms"), "%.2f");
     row(sb, "RSS after the run (MiB)", tt, bt, o -> o.getDouble("rssMiB"), "%.0f");
