@@ -100,21 +100,8 @@ class ObservabilityIT {
     try (ServiceProcess service =
         ServiceProcess.start(dir, Map.of("LOG_FORMAT", "json", "ACCESS_LOG", "true"))) {
       int port = service.port();
-      List<CompletableFuture<RawHttp.Response>> responses = new ArrayList<>();
-      for (int i = 0; i < 20; i++) {
-        RawHttp c = new RawHttp("127.0.0.1", port, 30_000);
-        c.send("/job?ms=2000");
-        responses.add(
-            CompletableFuture.supplyAsync(
-                () -> {
-                  try (c) {
-                    return c.read();
-                  } catch (Exception e) {
-                    throw new RuntimeException(e);
-                  }
-                },
-                readers));
-      }
+      List<CompletableFuture<RawHttp.Response>> responses =
+          RawHttp.inFlight(port, "/job?ms=2000", 20, readers);
       service.awaitLine(l -> l.contains("jobs in progress: 20")).get(20, TimeUnit.SECONDS);
       service.sigterm();
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();

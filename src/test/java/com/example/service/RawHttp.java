@@ -6,12 +6,17 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * One keep-alive HTTP/1.1 client connection over a plain socket, so tests see exactly what the
@@ -34,6 +39,30 @@ final class RawHttp implements AutoCloseable {
       super(partial ? "connection closed mid-response" : "connection closed before a response");
       this.partial = partial;
     }
+  }
+
+  /**
+   * Opens {@code n} connections that each send {@code GET path}; each future gets its answer, read
+   * on {@code readers} (the test's own threads).
+   */
+  static List<CompletableFuture<Response>> inFlight(int port, String path, int n, Executor readers)
+      throws IOException {
+    List<CompletableFuture<Response>> responses = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      RawHttp c = new RawHttp("127.0.0.1", port, 30_000);
+      c.send(path);
+      responses.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try (c) {
+                  return c.read();
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              },
+              readers));
+    }
+    return responses;
   }
 
   private final Socket socket;

@@ -8,7 +8,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -37,25 +36,9 @@ class ShutdownIT {
     readers.shutdownNow();
   }
 
-  /** Opens {@code n} connections that each send {@code path}; each future gets its answer. */
   private List<CompletableFuture<RawHttp.Response>> inFlight(int port, String path, int n)
       throws Exception {
-    List<CompletableFuture<RawHttp.Response>> responses = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      RawHttp c = new RawHttp("127.0.0.1", port, 30_000);
-      c.send(path);
-      responses.add(
-          CompletableFuture.supplyAsync(
-              () -> {
-                try (c) {
-                  return c.read();
-                } catch (Exception e) {
-                  throw new RuntimeException(e);
-                }
-              },
-              readers));
-    }
-    return responses;
+    return RawHttp.inFlight(port, path, n, readers);
   }
 
   private static Map<String, String> instances(int n) {

@@ -59,7 +59,7 @@ public final class Metrics {
             // Without an address label (unbounded with request-reply) its handler gauges collide.
             .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
     if (!httpRequests) {
-      // About a quarter of a trivial route's throughput (README, "Performance").
+      // More than a default may cost on a trivial route (README, "Metrics and logs").
       metrics.addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
     }
     return Vertx.builder()
