@@ -21,16 +21,15 @@ WORKDIR /app
 COPY --from=build /src/target/service.jar service.jar
 COPY conf conf
 
-# Container-aware heap, and die on OOM rather than limp (the orchestrator restarts us).
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError" \
-    HTTP_HOST=0.0.0.0 \
+ENV HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080 \
     JOURNAL_PATH=/app/data/journal.jsonl
 
 # Class-data sharing: a training run (start, one request of each kind, graceful SIGTERM) records
 # the classes the service loads into an archive the JVM maps at start. It roughly halves the time
 # to the first answered request (README, "Deploy with docker compose").
-RUN JOURNAL_PATH=/tmp/training.jsonl java -XX:ArchiveClassesAtExit=/app/service.jsa -Xlog:cds=off \
+RUN JOURNAL_PATH=/tmp/training.jsonl java -XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError \
+        -XX:ArchiveClassesAtExit=/app/service.jsa -Xlog:cds=off \
         -Xlog:cds+dynamic=off -jar /app/service.jar & pid=$!; \
     get() { (exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET %s HTTP/1.0\r\n\r\n' "$1" >&3 && head -n1 <&3); }; \
     for _ in $(seq 300); do get /health/ready 2>/dev/null | grep -q ' 200 ' && break; sleep 0.1; done; \
@@ -47,4 +46,7 @@ HEALTHCHECK --interval=2s --timeout=2s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${HTTP_PORT} && printf 'GET /health/ready HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
 
 # Exec form: the JVM is PID 1 and receives SIGTERM itself; no shell in between to swallow it.
-ENTRYPOINT ["java", "-XX:SharedArchiveFile=/app/service.jsa", "-jar", "/app/service.jar"]
+# Container-aware heap, and die on OOM rather than limp (the orchestrator restarts us). Flags here,
+# not in JAVA_TOOL_OPTIONS, whose "Picked up" line would be the one log line that is not JSON.
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", \
+            "-XX:SharedArchiveFile=/app/service.jsa", "-jar", "/app/service.jar"]

@@ -44,6 +44,8 @@ public final class Main {
       keys.addAll(application.keys());
       config = Config.load(keys, args);
     } catch (Exception e) {
+      // Without a configuration, the environment still says how a log shipper reads this line.
+      Logging.useFormat(System.getProperty("LOG_FORMAT", System.getenv("LOG_FORMAT")));
       LOG.severe("startup failed: " + e.getMessage());
       return Service.EXIT_STARTUP_FAILED;
     }

@@ -146,6 +146,19 @@ class ObservabilityIT {
   }
 
   @Test
+  void aBadConfigurationIsOneJsonLineWhenTheEnvironmentAsksForJson() throws Exception {
+    try (ServiceProcess service =
+        ServiceProcess.start(dir, Map.of("LOG_FORMAT", "json", "HTTP_INSTANCES", "0"))) {
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
+      List<String> lines = service.output().lines().toList();
+      assertThat(lines).hasSize(1);
+      JsonObject line = new JsonObject(lines.get(0));
+      assertThat(line.getString("level")).isEqualTo("SEVERE");
+      assertThat(line.getString("message")).contains("HTTP_INSTANCES");
+    }
+  }
+
+  @Test
   void metricsEnabledFalseTurnsItAllOff() throws Exception {
     try (ServiceProcess service = ServiceProcess.start(dir, Map.of("METRICS_ENABLED", "false"))) {
       try (RawHttp conn = new RawHttp("127.0.0.1", service.port(), 10_000)) {
