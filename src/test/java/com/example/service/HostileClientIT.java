@@ -334,6 +334,8 @@ class HostileClientIT {
       for (RawHttp conn : admitted) {
         assertThat(conn.get("/hello").status()).as("admitted ones still served").isEqualTo(200);
       }
+      assertThat(admitted.get(0).get("/metrics").body())
+          .contains("service_http_connections_refused_total " + refused + ".0");
       admitted.remove(0).close();
       // The server counts the closed one out when it sees the close: retried, bounded.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);

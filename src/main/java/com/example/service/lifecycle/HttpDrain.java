@@ -63,6 +63,7 @@ public final class HttpDrain {
   private final LongAdder drained = new LongAdder();
   private final LongAdder aborted = new LongAdder();
   private final LongAdder closedByDrain = new LongAdder();
+  private final LongAdder refused = new LongAdder();
 
   /** Loops whose server still accepts; guarded by {@code this}. */
   private int accepting;
@@ -108,6 +109,11 @@ public final class HttpDrain {
     return connections.get();
   }
 
+  /** Connections closed at once because {@code HTTP_MAX_CONNECTIONS} were open. */
+  public long connectionsRefused() {
+    return refused.sum();
+  }
+
   /** Connections the drain has closed: after a response, idle, or at the deadline. */
   public long connectionsClosedByDrain() {
     return closedByDrain.sum();
@@ -142,6 +148,7 @@ public final class HttpDrain {
   boolean admit(int max) {
     if (connections.incrementAndGet() > max) {
       connections.decrementAndGet();
+      refused.increment();
       return false;
     }
     return true;

@@ -24,7 +24,8 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
  *   <li>{@code service_http_requests_in_flight}, {@code service_http_connections}: over every event
  *       loop
  *   <li>{@code service_http_drained_requests_total}, {@code service_http_aborted_requests_total}
- *   <li>{@code service_http_connections_closed_by_drain_total}
+ *   <li>{@code service_http_connections_closed_by_drain_total}, {@code
+ *       service_http_connections_refused_total} (over {@code HTTP_MAX_CONNECTIONS})
  * </ul>
  *
  * With {@code METRICS_ENABLED=false} none of it exists: Vert.x is made without a metrics backend,
@@ -84,6 +85,10 @@ public final class Metrics {
         .register(registry);
     FunctionCounter.builder("service.http.aborted.requests", drain, d -> d.result().aborted())
         .description("requests answered 503, cut or left unanswered by the shutdown")
+        .register(registry);
+    FunctionCounter.builder(
+            "service.http.connections.refused", drain, HttpDrain::connectionsRefused)
+        .description("connections closed at once because HTTP_MAX_CONNECTIONS were open")
         .register(registry);
     FunctionCounter.builder(
             "service.http.connections.closed.by.drain", drain, HttpDrain::connectionsClosedByDrain)
