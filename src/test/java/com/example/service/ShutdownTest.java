@@ -5,9 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.example.service.lifecycle.Application;
 import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.EventStreamRoute;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
+import com.example.service.lifecycle.WebSocketRoute;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.WebSocket;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.junit5.Timeout;
@@ -385,6 +391,205 @@ class ShutdownTest {
       RawHttp.Response wrongMethod = conn.read();
       assertThat(wrongMethod.status()).isEqualTo(405);
       assertThat(wrongMethod.body()).isEqualTo("{\"error\":\"method not allowed\"}");
+    }
+  }
+
+  /** The routes of the lifecycle's long-lived helpers, as an application would mount them. */
+  private static void streams(Vertx vertx, Router router) {
+    router
+        .get("/ws")
+        .handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));
+    router
+        .get("/events")
+        .handler(
+            EventStreamRoute.create(
+                stream -> {
+                  long timer = vertx.setPeriodic(100, id -> stream.send("tick", "{}"));
+                  stream.endHandler(v -> vertx.cancelTimer(timer));
+                }));
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void http2DrainsWithTwoGoAwaysAndServesAStreamOpenedBetweenThem(int instances, Vertx vertx)
+      throws Exception {
+    CountDownLatch arrived = new CountDownLatch(1);
+    start(
+        vertx,
+        instances,
+        0,
+        10_000,
+        1_000,
+        (v, router) ->
+            router
+                .get("/slow")
+                .handler(
+                    ctx -> {
+                      arrived.countDown();
+                      v.setTimer(300, id -> ctx.end("done"));
+                    }));
+    try (H2Client h2 = new H2Client("127.0.0.1", port)) {
+      assertThat(h2.get("/hello").get(5, TimeUnit.SECONDS).status()).isEqualTo(200);
+      CompletableFuture<H2Client.Response> slow = h2.get("/slow");
+      assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
+      // Opened as the first GOAWAY is read, so it is on the wire before the PING's ack.
+      CompletableFuture<Integer> betweenId = new CompletableFuture<>();
+      CompletableFuture<CompletableFuture<H2Client.Response>> between = new CompletableFuture<>();
+      h2.onGoAway(
+          g -> {
+            if (!between.isDone()) {
+              between.complete(h2.get("/hello", betweenId));
+            }
+          });
+
+      CompletableFuture<Integer> status =
+          service.shutdown("test").toCompletionStage().toCompletableFuture();
+
+      H2Client.GoAway first = h2.goAway(0).get(10, TimeUnit.SECONDS);
+      assertThat(first.lastStreamId()).isEqualTo(Integer.MAX_VALUE);
+      assertThat(first.errorCode()).isZero();
+      H2Client.GoAway second = h2.goAway(1).get(10, TimeUnit.SECONDS);
+      assertThat(second.errorCode()).isZero();
+      assertThat(second.lastStreamId()).isEqualTo(betweenId.get(5, TimeUnit.SECONDS));
+
+      H2Client.Response answered = between.get(5, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS);
+      assertThat(answered.status()).isEqualTo(200);
+      assertThat(answered.body()).isEqualTo("hello");
+      assertThat(slow.get(10, TimeUnit.SECONDS).body()).isEqualTo("done");
+      h2.closed().get(10, TimeUnit.SECONDS);
+      assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
+      assertThat(h2.goAways()).hasSize(2);
+      assertThat(service.drain().result().drained()).isEqualTo(2);
+      assertThat(service.drain().result().aborted()).isZero();
+    }
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void atTheDeadlineHttp2StreamsGet503OrAreReset(int instances, Vertx vertx) throws Exception {
+    CountDownLatch arrived = new CountDownLatch(2);
+    start(
+        vertx,
+        instances,
+        0,
+        300,
+        1_000,
+        (v, router) -> {
+          router.get("/stuck").handler(ctx -> arrived.countDown());
+          router
+              .get("/streaming")
+              .handler(
+                  ctx -> {
+                    ctx.response().setChunked(true).write("started");
+                    arrived.countDown();
+                  });
+        });
+    try (H2Client h2 = new H2Client("127.0.0.1", port)) {
+      CompletableFuture<H2Client.Response> stuck = h2.get("/stuck");
+      CompletableFuture<H2Client.Response> streaming = h2.get("/streaming");
+      assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
+
+      int status = service.shutdown("test").await();
+
+      H2Client.Response unanswered = stuck.get(10, TimeUnit.SECONDS);
+      assertThat(unanswered.status()).isEqualTo(503);
+      assertThat(unanswered.body()).isEqualTo("{\"error\":\"service is shutting down\"}");
+      H2Client.Response cut = streaming.get(10, TimeUnit.SECONDS);
+      assertThat(cut.resetCode()).as("RST_STREAM CANCEL: " + cut).isEqualTo(8L);
+      h2.closed().get(10, TimeUnit.SECONDS);
+      assertThat(status).isEqualTo(Service.EXIT_INCOMPLETE);
+      assertThat(service.drain().result().aborted()).isEqualTo(2);
+    }
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void aWebSocketIsClosedWith1001AndCountsAsDrained(int instances, Vertx vertx) throws Exception {
+    start(vertx, instances, 0, 10_000, 1_000, ShutdownTest::streams);
+    Vertx client = Vertx.vertx();
+    try {
+      WebSocket ws = client.createWebSocketClient().connect(port, "127.0.0.1", "/ws").await();
+      CompletableFuture<String> echo = new CompletableFuture<>();
+      CompletableFuture<Short> closeCode = new CompletableFuture<>();
+      ws.textMessageHandler(echo::complete);
+      ws.closeHandler(v -> closeCode.complete(ws.closeStatusCode()));
+      ws.writeTextMessage("ping");
+      assertThat(echo.get(5, TimeUnit.SECONDS)).isEqualTo("ping");
+
+      int status = service.shutdown("test").await();
+
+      assertThat(closeCode.get(5, TimeUnit.SECONDS)).isEqualTo((short) 1001);
+      assertThat(ws.closeReason()).isEqualTo("going away");
+      assertThat(status).isEqualTo(Service.EXIT_OK);
+      assertThat(service.drain().result().drained()).isEqualTo(1);
+      assertThat(service.drain().result().aborted()).isZero();
+    } finally {
+      client.close().await();
+    }
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void aWebSocketClientThatNeverAnswersTheCloseDoesNotHoldTheShutdown(int instances, Vertx vertx)
+      throws Exception {
+    start(vertx, instances, 0, 20_000, 1_000, ShutdownTest::streams);
+    try (RawHttp conn = connect()) {
+      conn.write(
+          "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      assertThat(conn.readHead().status()).isEqualTo(101);
+      long start = System.nanoTime();
+
+      // The client reads nothing more and never sends its close frame.
+      int status = service.shutdown("test").await();
+
+      long tookMs = (System.nanoTime() - start) / 1_000_000;
+      assertThat(tookMs)
+          .as("the close wait is SHUTDOWN_IDLE_MS, not the deadline")
+          .isLessThan(5_000);
+      assertThat(status).isEqualTo(Service.EXIT_OK);
+      assertThat(service.drain().result().drained()).isEqualTo(1);
+      assertThat(service.drain().result().aborted()).isZero();
+    }
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void anEventStreamEndsWithAReconnectEvent(int instances, Vertx vertx) throws Exception {
+    start(vertx, instances, 0, 10_000, 1_000, ShutdownTest::streams);
+    Vertx client = Vertx.vertx();
+    try {
+      HttpClientResponse response =
+          client
+              .createHttpClient()
+              .request(HttpMethod.GET, port, "127.0.0.1", "/events")
+              .compose(HttpClientRequest::send)
+              .await();
+      assertThat(response.getHeader("content-type")).isEqualTo("text/event-stream");
+      StringBuilder body = new StringBuilder();
+      CompletableFuture<Void> firstTick = new CompletableFuture<>();
+      CompletableFuture<Void> ended = new CompletableFuture<>();
+      response.handler(
+          chunk -> {
+            body.append(chunk.toString());
+            if (body.indexOf("event: tick") >= 0) {
+              firstTick.complete(null);
+            }
+          });
+      response.end().onComplete(ar -> ended.complete(null));
+      response.exceptionHandler(ended::completeExceptionally);
+      firstTick.get(5, TimeUnit.SECONDS);
+
+      int status = service.shutdown("test").await();
+
+      ended.get(5, TimeUnit.SECONDS);
+      assertThat(body.toString())
+          .endsWith("event: reconnect\nretry: 1000\ndata: {\"reason\":\"shutting down\"}\n\n");
+      assertThat(status).isEqualTo(Service.EXIT_OK);
+      assertThat(service.drain().result().drained()).isEqualTo(1);
+      assertThat(service.drain().result().aborted()).isZero();
+    } finally {
+      client.close().await();
     }
   }
 }

@@ -68,11 +68,28 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
      */
     LINGERING,
     /** The guard answered or cut the connection; further bytes are dropped. */
-    REJECTED
+    REJECTED,
+    /**
+     * The connection switched protocols (a WebSocket): the handshake replaced this decoder, and the
+     * guard lets Vert.x close it as it will.
+     */
+    UPGRADED
   }
 
-  /** What every guard of a server shares. */
-  record Settings(HttpServerOptions server, HttpLimits limits, ClientErrors errors) {}
+  /**
+   * What every guard of a server shares.
+   *
+   * @param http2 takes over a connection that opens with the HTTP/2 preface; null to refuse them
+   */
+  record Settings(
+      HttpServerOptions server, HttpLimits limits, ClientErrors errors, Http2Switch http2) {}
+
+  /** The name of the handler that sees responses go out, after Vert.x's encoder. */
+  static final String RESPONSE_WATCH = "responseGuard";
+
+  /** What an HTTP/2 client with prior knowledge sends first (RFC 9113 §3.4). */
+  private static final byte[] HTTP2_PREFACE =
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
 
   /** A failed decoder result that carries the status to answer. */
   static final class BadRequest extends RuntimeException {
@@ -99,12 +116,17 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
   private final long writeNanos;
   private final long maxBodyBytes;
   private final IntConsumer onLost;
+  private final Runnable onHttp2;
+  private final Runnable onUpgradedClose;
   private final ResponseWatch responses = new ResponseWatch();
 
   private ChannelHandlerContext ctx;
   private Reading reading = Reading.AWAITING_HEAD;
   private long readingSince = System.nanoTime();
   private boolean firstRequest = true;
+
+  /** No byte has been decoded as HTTP/1 yet: the connection may still turn out to be HTTP/2. */
+  private boolean untouched = true;
 
   /** Set between the request line and the end of the head, which may span many reads. */
   private boolean inHead;
@@ -144,7 +166,8 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
   private long stallProgressAt;
   private long stallPending;
 
-  private ConnectionGuard(Settings settings, IntConsumer onLost) {
+  private ConnectionGuard(
+      Settings settings, IntConsumer onLost, Runnable onHttp2, Runnable onUpgradedClose) {
     super(settings.server());
     this.settings = settings;
     HttpLimits limits = settings.limits();
@@ -154,6 +177,8 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
     this.writeNanos = limits.writeTimeout().toNanos();
     this.maxBodyBytes = limits.maxBodyBytes();
     this.onLost = onLost;
+    this.onHttp2 = settings.http2() == null ? null : onHttp2;
+    this.onUpgradedClose = onUpgradedClose;
   }
 
   /**
@@ -162,16 +187,25 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
    *
    * @param onLost told how many requests went unanswered when the guard closed the connection: read
    *     but not answered, or answered but not sent
+   * @param onHttp2 the client sent the HTTP/2 preface: hand the pipeline to {@link Settings#http2}
+   *     (the guard then removes itself, passing the preface on)
+   * @param onUpgradedClose an upgraded connection (a WebSocket) has closed: Vert.x no longer tells
+   *     the HTTP connection's close handler, whose place the WebSocket's took
    */
-  static ConnectionGuard install(HttpConnection connection, Settings settings, IntConsumer onLost) {
+  static ConnectionGuard install(
+      HttpConnection connection,
+      Settings settings,
+      IntConsumer onLost,
+      Runnable onHttp2,
+      Runnable onUpgradedClose) {
     if (!(connection instanceof HttpServerConnection internal)) {
       throw new IllegalStateException(
           "unexpected connection type " + connection.getClass().getName());
     }
     ChannelPipeline pipeline = internal.channelHandlerContext().pipeline();
-    ConnectionGuard guard = new ConnectionGuard(settings, onLost);
+    ConnectionGuard guard = new ConnectionGuard(settings, onLost, onHttp2, onUpgradedClose);
     pipeline.replace("httpDecoder", "httpDecoder", guard);
-    pipeline.addAfter("httpEncoder", "responseGuard", guard.responses);
+    pipeline.addAfter("httpEncoder", RESPONSE_WATCH, guard.responses);
     return guard;
   }
 
@@ -180,7 +214,8 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
     return responseStarted
         || pendingBytes() > 0
         || !ctx.channel().isWritable()
-        || reading == Reading.LINGERING;
+        || reading == Reading.LINGERING
+        || reading == Reading.UPGRADED;
   }
 
   /**
@@ -260,9 +295,15 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
    * lost their answer: those read (pipelined, say) and not answered, and a response still queued.
    */
   void cut() {
-    int lost = open + (pendingBytes() > 0 && !responseStarted ? 1 : 0) + (discardedInput ? 1 : 0);
+    int lost =
+        open
+            + (pendingBytes() > 0 && !responseStarted ? 1 : 0)
+            + (discardedInput ? 1 : 0)
+            + (reading == Reading.UPGRADED ? 1 : 0); // the WebSocket's stream
     reject();
-    ctx.close();
+    // Below Vert.x, so that it closes now; after an upgrade the handshake has removed this decoder,
+    // but the response watch is still in place.
+    (ctx.isRemoved() ? ctx.pipeline().context(responses) : ctx).close();
     if (lost > 0) {
       onLost.accept(lost);
     }
@@ -314,6 +355,20 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
       answer(400, "TLS handshake on a plain HTTP port", "400 TLS on plain HTTP");
       return;
     }
+    if (untouched && onHttp2 != null) {
+      int preface = prefaceBytes(buffer);
+      if (preface == HTTP2_PREFACE.length) {
+        // Timers off, then the pipeline is HTTP/2's; removing the decoder passes the bytes on.
+        read(Reading.REJECTED, false);
+        onHttp2.run();
+        ctx.pipeline().remove(this);
+        return;
+      }
+      if (preface > 0) {
+        return; // so far the preface: wait for the rest, under the head timeout
+      }
+    }
+    untouched = false;
     int from = out.size();
     super.decode(ctx, buffer, out);
     boolean newHead = false;
@@ -350,6 +405,17 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
             ? Reading.BODY
             : inHead || buffer.isReadable() ? Reading.HEAD : Reading.AWAITING_HEAD,
         newHead);
+  }
+
+  /** How many bytes the buffer holds, if all of them are the HTTP/2 preface's first; else 0. */
+  private static int prefaceBytes(ByteBuf buffer) {
+    int n = Math.min(buffer.readableBytes(), HTTP2_PREFACE.length);
+    for (int i = 0; i < n; i++) {
+      if (buffer.getByte(buffer.readerIndex() + i) != HTTP2_PREFACE[i]) {
+        return 0;
+      }
+    }
+    return n;
   }
 
   @Override
@@ -401,7 +467,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
     if (next != reading || newHead) {
       reading = next;
       readingSince = System.nanoTime();
-      if (next == Reading.REJECTED) {
+      if (next == Reading.REJECTED || next == Reading.UPGRADED) {
         cancel(timer);
         cancel(stallCheck);
       } else {
@@ -419,7 +485,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
       case HEAD -> open == 0 ? since + headNanos : Long.MAX_VALUE;
       // While an earlier response is written Vert.x reads nothing more, so a body waits for it.
       case BODY -> open <= 1 ? since + bodyNanos : Long.MAX_VALUE;
-      case REFUSED, LINGERING, REJECTED -> Long.MAX_VALUE;
+      case REFUSED, LINGERING, REJECTED, UPGRADED -> Long.MAX_VALUE;
     };
   }
 
@@ -470,7 +536,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
               "408 request body timeout");
         }
       }
-      case REFUSED, LINGERING, REJECTED -> {}
+      case REFUSED, LINGERING, REJECTED, UPGRADED -> {}
     }
   }
 
@@ -573,9 +639,15 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
         promise.setFailure(new IllegalStateException("connection closed by its guard"));
         return;
       }
-      if (msg instanceof HttpResponse response
-          && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
-        responseStarted = true;
+      if (msg instanceof HttpResponse response) {
+        if (response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+          // The request is answered; what follows is no longer HTTP/1.
+          open = 0;
+          ConnectionGuard.this.read(Reading.UPGRADED, false);
+          ctx.channel().closeFuture().addListener(f -> onUpgradedClose.run());
+        } else if (response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
+          responseStarted = true;
+        }
       }
       if (msg instanceof LastHttpContent && responseStarted) {
         responseStarted = false;
@@ -598,7 +670,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
      */
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
-      if (reading == Reading.REJECTED) {
+      if (reading == Reading.REJECTED || reading == Reading.UPGRADED) {
         ctx.close(promise);
         return;
       }

@@ -61,22 +61,35 @@ final class HttpVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     HttpLimits limits = options.limits();
-    // HTTP/1.1 only: the drain's Connection: close means nothing to HTTP/2, which Vert.x would
-    // otherwise accept as a cleartext upgrade. Port 0 becomes -1: Vert.x then binds one random
-    // port that every instance shares, where 0 would give each instance a port of its own.
+    // Vert.x's own h2c detection stays off: it would let a first HTTP/1 request past the guard
+    // (see Http2Switch), which detects HTTP/2 itself. Port 0 becomes -1: Vert.x then binds one
+    // random port that every instance shares, where 0 would give each instance a port of its own.
     HttpServerOptions serverOptions =
         new HttpServerOptions()
             .setHost(options.host())
             .setPort(options.port() == 0 ? -1 : options.port())
             .setHttp2ClearTextEnabled(false)
             .setMaxHeaderSize(limits.maxHeaderBytes())
-            .setMaxInitialLineLength(limits.maxRequestLineBytes());
+            .setMaxInitialLineLength(limits.maxRequestLineBytes())
+            // How long a WebSocket told to go away waits for its client's close frame.
+            .setWebSocketClosingTimeout((int) Math.max(1, options.idleGrace().toSeconds()));
+    serverOptions.getInitialSettings().setMaxHeaderListSize(limits.maxHeaderBytes());
+    server = vertx.createHttpServer(serverOptions);
+    Http2Switch http2 =
+        options.http2()
+            ? new Http2Switch(
+                server,
+                context,
+                serverOptions,
+                this::invalidRequest,
+                err -> clientErrors.record(Level.INFO, "HTTP/2 connection error", causes(err)))
+            : null;
     LoopDrain loop =
         new LoopDrain(
             vertx,
             context,
             drain,
-            new ConnectionGuard.Settings(serverOptions, limits, clientErrors));
+            new ConnectionGuard.Settings(serverOptions, limits, clientErrors, http2));
     HealthChecks checks = HealthChecks.create(vertx);
     checks.register(
         "shutdown",
@@ -106,12 +119,10 @@ final class HttpVerticle extends VerticleBase {
       router.errorHandler(code, ctx -> routingError(ctx, code));
     }
 
-    server =
-        vertx
-            .createHttpServer(serverOptions)
-            .connectionHandler(loop::connected)
-            .invalidRequestHandler(this::invalidRequest)
-            .requestHandler(router);
+    server
+        .connectionHandler(loop::connected)
+        .invalidRequestHandler(this::invalidRequest)
+        .requestHandler(router);
     String address = options.host() + ":" + options.port();
     return server
         .listen()

@@ -16,6 +16,7 @@ import java.util.List;
  * @param limits timeouts and limits every connection and request is held to
  * @param metrics whether {@code /metrics} serves Prometheus metrics (and Vert.x collects them)
  * @param accessLog whether each request is logged
+ * @param http2 whether HTTP/2 with prior knowledge (h2c) is served beside HTTP/1.1 on the port
  */
 public record LifecycleOptions(
     String host,
@@ -26,7 +27,8 @@ public record LifecycleOptions(
     Duration idleGrace,
     HttpLimits limits,
     boolean metrics,
-    boolean accessLog) {
+    boolean accessLog,
+    boolean http2) {
 
   public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST");
   public static final Config.Key<Integer> HTTP_PORT = Config.integer("HTTP_PORT", 0, 65_535);
@@ -57,6 +59,10 @@ public record LifecycleOptions(
   public static final Config.Key<Boolean> ACCESS_LOG =
       Config.bool("ACCESS_LOG").orElse(() -> false);
 
+  /** Cleartext HTTP/2 (h2c, prior knowledge) on the HTTP port, beside HTTP/1.1. */
+  public static final Config.Key<Boolean> HTTP2_ENABLED =
+      Config.bool("HTTP2_ENABLED").orElse(() -> true);
+
   /** The lifecycle's keys, in the order of the README's table. */
   public static final List<Config.Key<?>> KEYS = keys();
 
@@ -67,6 +73,7 @@ public record LifecycleOptions(
                 HTTP_HOST,
                 HTTP_PORT,
                 HTTP_INSTANCES,
+                HTTP2_ENABLED,
                 SHUTDOWN_DELAY_MS,
                 SHUTDOWN_TIMEOUT_MS,
                 SHUTDOWN_IDLE_MS));
@@ -86,6 +93,7 @@ public record LifecycleOptions(
         config.get(SHUTDOWN_IDLE_MS),
         HttpLimits.from(config),
         config.get(METRICS_ENABLED),
-        config.get(ACCESS_LOG));
+        config.get(ACCESS_LOG),
+        config.get(HTTP2_ENABLED));
   }
 }

@@ -8,10 +8,12 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Timer;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.impl.Http2ServerConnection;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,6 +43,14 @@ import java.util.logging.Level;
  *       held requests are released, with {@code Connection: close}, only once the socket is closed
  *       ({@link HttpDrain}). Their clients' reconnects are refused by the kernel before anything is
  *       sent, which every client library treats as "this server is gone".
+ *   <li>HTTP/2 has a way to say "no more streams" that HTTP/1.1 lacks, but a single GOAWAY races
+ *       the streams a client is opening: at the start of the drain each HTTP/2 connection gets a
+ *       GOAWAY with the highest stream id (refusing nothing) and a PING; the PING's ack proves the
+ *       client has seen it, so the second GOAWAY names the real last stream, and the connection
+ *       closes when its last stream ends. The listener closes only once every HTTP/2 connection has
+ *       had its second GOAWAY: Vert.x's own, sent on the listener shutdown, would be a single one.
+ *   <li>A WebSocket or server-sent event stream registered with {@link LongLived} is told to go
+ *       away at the start of the drain, and counts as drained when it ends.
  * </ul>
  */
 final class LoopDrain implements Handler<RoutingContext> {
@@ -62,13 +72,19 @@ final class LoopDrain implements Handler<RoutingContext> {
 
   /** A connection's state; {@link #setState} is the one place that changes it and the counts. */
   enum State {
-    /** No request in progress: the ones a listener shutdown would cut. */
+    /**
+     * No request in progress: the ones a listener shutdown would cut. An HTTP/2 connection stays
+     * here, whatever its streams, until its second GOAWAY.
+     */
     IDLE,
     BUSY,
     /** The drain or Vert.x is closing it; never idle again. */
     CLOSING,
     CLOSED
   }
+
+  /** Where {@link LongLived} finds this loop in a routing context. */
+  static final String KEY = "lifecycle.loop";
 
   private final Vertx vertx;
   private final Context context;
@@ -90,6 +106,12 @@ final class LoopDrain implements Handler<RoutingContext> {
 
   /** When a response last told its client to reconnect; initially long ago. */
   private long lastInvitedNanos = System.nanoTime() - Long.MAX_VALUE / 2;
+
+  /** RST_STREAM's error code for a stream the server gives up on (RFC 9113 §7). */
+  private static final long CANCEL = 0x8;
+
+  /** What the drain's PING carries; its ack is all that matters. */
+  private static final Buffer PING = Buffer.buffer("draining");
 
   /** How long a client told to reconnect may take to reach the listener: a tenth of the grace. */
   private final long settleMs;
@@ -136,15 +158,35 @@ final class LoopDrain implements Handler<RoutingContext> {
       connection.close();
       return;
     }
-    Conn conn = new Conn(connection);
-    conn.guard = ConnectionGuard.install(connection, guard, this::lost);
+    Conn conn = new Conn(connection, connection instanceof Http2ServerConnection);
+    if (!conn.http2) {
+      conn.guard =
+          ConnectionGuard.install(
+              connection, guard, this::lost, () -> toHttp2(conn), () -> closed(conn));
+    }
     connections.put(connection, conn);
     setState(conn, State.IDLE);
     connection.closeHandler(v -> closed(conn));
-    connection.shutdownHandler(v -> shutdownEvent());
-    if (phase != Phase.SERVING) {
+    if (conn.http2 ? draining() : phase != Phase.SERVING) {
       closeWhenIdle(conn);
     }
+  }
+
+  /**
+   * The client opened with the HTTP/2 preface: this HTTP/1 connection is handed to Vert.x's HTTP/2
+   * handler, whose connection arrives at {@link #connected} once the client's SETTINGS have.
+   */
+  private void toHttp2(Conn conn) {
+    shared.leave();
+    connections.remove(conn.connection);
+    setState(conn, State.CLOSED);
+    conn.closed.complete();
+    guard.http2().switchPipeline(conn.connection, this::connected);
+  }
+
+  /** From the start of the drain on. */
+  private boolean draining() {
+    return phase != Phase.SERVING && phase != Phase.DELAY;
   }
 
   /** Tracks a request until its response ends or its connection closes; holds it while draining. */
@@ -159,9 +201,15 @@ final class LoopDrain implements Handler<RoutingContext> {
       held.add(exchange);
     }
     shared.requestStarted();
-    ctx.addEndHandler(ar -> ended(exchange, ar.succeeded()));
+    ctx.put(KEY, this);
+    // Whether the response ended, not the end handler's outcome: Vert.x 5.0 closes an HTTP/2
+    // stream whose last frame is flushed at once inside end(), and fires its close handler first,
+    // so a response sent whole would count as "connection closed".
+    ctx.addEndHandler(ar -> ended(exchange, ctx.response().ended()));
     // Held first: a connection turning busy may make the loop quiet and close its listener.
-    setState(conn, State.BUSY);
+    if (!conn.http2) {
+      setState(conn, State.BUSY);
+    }
     if (exchange.held) {
       // Its body, if any, waits in the socket until the routes run.
       ctx.request().pause();
@@ -171,6 +219,23 @@ final class LoopDrain implements Handler<RoutingContext> {
       markClose(exchange);
     }
     ctx.next();
+  }
+
+  /**
+   * Registers the request in {@code ctx} as a long-lived stream (see {@link LongLived}): at the
+   * start of the drain, or now if it has started, {@code goingAway} runs.
+   */
+  void longLived(RoutingContext ctx, Runnable goingAway) {
+    assert onLoop();
+    Conn conn = connections.get(ctx.request().connection());
+    for (Exchange exchange : conn == null ? List.<Exchange>of() : conn.exchanges) {
+      if (exchange.ctx == ctx) {
+        exchange.goingAway = goingAway;
+        if (draining()) {
+          exchange.goAway();
+        }
+      }
+    }
   }
 
   /** Whether a response that starts now carries Connection: close: the one place that decides. */
@@ -183,17 +248,14 @@ final class LoopDrain implements Handler<RoutingContext> {
   }
 
   /**
-   * Adds {@code Connection: close} to the response.
-   *
-   * @return false if its head was already on the wire, too late for that
+   * Adds {@code Connection: close} to an HTTP/1 response whose head is not on the wire yet. HTTP/2
+   * forbids the header; its connection's GOAWAY says the same.
    */
-  private static boolean markClose(Exchange exchange) {
+  private static void markClose(Exchange exchange) {
     HttpServerResponse response = exchange.ctx.response();
-    if (response.headWritten()) {
-      return false;
+    if (!exchange.conn.http2 && !response.headWritten()) {
+      response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
-    response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-    return true;
   }
 
   /** The pre-stop delay begins: responses close their connections, idle ones close after grace. */
@@ -202,7 +264,7 @@ final class LoopDrain implements Handler<RoutingContext> {
     phase = Phase.DELAY;
     for (Conn conn : connections.values()) {
       conn.exchanges.forEach(LoopDrain::markClose);
-      if (conn.state == State.IDLE) {
+      if (conn.state == State.IDLE && !conn.http2) {
         closeWhenIdle(conn);
       }
     }
@@ -221,9 +283,12 @@ final class LoopDrain implements Handler<RoutingContext> {
     assert onLoop();
     boolean fromServing = phase == Phase.SERVING;
     phase = Phase.HOLDING;
-    for (Conn conn : connections.values()) {
-      if (fromServing && conn.state == State.IDLE) {
+    for (Conn conn : List.copyOf(connections.values())) {
+      if (conn.http2 || (fromServing && conn.state == State.IDLE)) {
         closeWhenIdle(conn);
+      }
+      for (Exchange exchange : List.copyOf(conn.exchanges)) {
+        exchange.goAway();
       }
     }
     this.deadline = deadline;
@@ -274,9 +339,15 @@ final class LoopDrain implements Handler<RoutingContext> {
     closeListener();
   }
 
-  /** A request that runs: its response may end without Connection: close, or is streaming. */
+  /**
+   * An HTTP/1 request that runs: its response may end without Connection: close, or is streaming.
+   * (An HTTP/2 connection's streams cannot outlast its second GOAWAY unannounced.)
+   */
   private boolean anyUnheld() {
     for (Conn conn : connections.values()) {
+      if (conn.http2) {
+        continue;
+      }
       for (Exchange exchange : conn.exchanges) {
         if (!exchange.held) {
           return true;
@@ -302,18 +373,10 @@ final class LoopDrain implements Handler<RoutingContext> {
         }
       }
     }
-    Future<Void> shutdown =
-        shared.stopAccepting(
-            server, deadline.untilMs(deadline.componentsMs()), last -> closedSocket = last);
+    shared.stopAccepting(
+        server, deadline.untilMs(deadline.componentsMs()), last -> closedSocket = last);
     if (closedSocket) {
-      // The shutdown event proves the socket closed on a loop with connections; without any, the
-      // shutdown itself completes right after the socket closed.
-      shutdown.onComplete(v -> shared.listenerClosed(vertx));
-    }
-  }
-
-  private void shutdownEvent() {
-    if (closedSocket) {
+      // The acceptor thread closes the socket; the kernel says when it no longer listens.
       shared.listenerClosed(vertx);
     }
   }
@@ -365,6 +428,10 @@ final class LoopDrain implements Handler<RoutingContext> {
     }
     held.clear();
     for (Conn conn : List.copyOf(connections.values())) {
+      if (conn.http2) {
+        abortStreams(conn);
+        continue;
+      }
       // A response already on its way cannot become a 503, and a client that does not read would
       // not get one: such a connection is cut, and its guard counts what it loses.
       boolean cut = conn.guard.outputPending();
@@ -392,6 +459,26 @@ final class LoopDrain implements Handler<RoutingContext> {
   }
 
   /**
+   * An HTTP/2 connection at the deadline: a stream whose response has not started gets the 503, one
+   * already answering is reset (RST_STREAM with CANCEL), and the connection closes once they are
+   * out.
+   */
+  private void abortStreams(Conn conn) {
+    for (Exchange exchange : List.copyOf(conn.exchanges)) {
+      exchange.aborted = true;
+      shared.countAborted(1);
+      HttpServerResponse response = exchange.ctx.response();
+      if (response.headWritten()) {
+        response.reset(CANCEL);
+      } else {
+        response.putHeader(HttpHeaders.RETRY_AFTER, "1");
+        Responses.error(response, 503, "service is shutting down");
+      }
+    }
+    close(conn, false);
+  }
+
+  /**
    * A guard closed a connection with requests it had read left unanswered, or an answer unsent:
    * during a drain, those are aborted.
    */
@@ -403,7 +490,9 @@ final class LoopDrain implements Handler<RoutingContext> {
 
   private void ended(Exchange exchange, boolean succeeded) {
     Conn conn = exchange.conn;
-    conn.exchanges.remove(exchange);
+    if (!conn.exchanges.remove(exchange)) {
+      return; // settled by its connection's close already
+    }
     if (exchange.held) {
       held.remove(exchange);
     }
@@ -411,7 +500,8 @@ final class LoopDrain implements Handler<RoutingContext> {
       exchange.done.complete();
     }
     shared.requestEnded();
-    if (phase != Phase.SERVING && succeeded && !exchange.aborted) {
+    // A stream told to go away ends with its connection: drained all the same.
+    if (phase != Phase.SERVING && (succeeded || exchange.toldToGo) && !exchange.aborted) {
       shared.countDrained();
     }
     if (conn.state == State.BUSY) {
@@ -437,9 +527,16 @@ final class LoopDrain implements Handler<RoutingContext> {
   }
 
   private void closed(Conn conn) {
+    if (conn.state == State.CLOSED) {
+      return;
+    }
     shared.leave();
     connections.remove(conn.connection);
     setState(conn, State.CLOSED);
+    // An upgraded connection's request has no end handler left to call: settled here.
+    for (Exchange exchange : List.copyOf(conn.exchanges)) {
+      ended(exchange, exchange.ctx.response().ended());
+    }
     conn.closed.complete();
   }
 
@@ -455,6 +552,13 @@ final class LoopDrain implements Handler<RoutingContext> {
     setState(conn, State.CLOSING);
     if (phase != Phase.SERVING) {
       shared.countClosedByDrain();
+    }
+    if (conn.http2) {
+      // The second GOAWAY names the last stream the client opened; Netty then closes the
+      // connection when its last stream ends (or at the deadline).
+      conn.connection.goAway(0, -1);
+      conn.connection.shutdown(deadline.untilMs(deadline.componentsMs()), MILLISECONDS);
+      return;
     }
     conn.guard.closeWhenFlushed(afterResponse);
   }
@@ -479,7 +583,24 @@ final class LoopDrain implements Handler<RoutingContext> {
     }
   }
 
+  /**
+   * Closes an HTTP/1 connection once it has been idle for the grace; starts an HTTP/2 connection's
+   * two GOAWAYs (as gRPC and h2o do): the first, with the highest stream id, tells the client to
+   * open no more streams without refusing one on its way; the PING's ack (or the grace) proves that
+   * what it opened before has arrived, and {@link #close} sends the second.
+   */
   private void closeWhenIdle(Conn conn) {
+    if (conn.http2) {
+      if (!conn.goingAway) {
+        conn.goingAway = true;
+        conn.connection.goAway(0, Integer.MAX_VALUE);
+        conn.connection
+            .ping(PING)
+            .timeout(idleMs, MILLISECONDS)
+            .onComplete(ar -> close(conn, false));
+      }
+      return;
+    }
     vertx.cancelTimer(conn.idleTimer);
     long quietMs = (System.nanoTime() - conn.idleSince) / 1_000_000;
     conn.idleTimer =
@@ -495,8 +616,14 @@ final class LoopDrain implements Handler<RoutingContext> {
   /** One accepted connection. */
   private static final class Conn {
     final HttpConnection connection;
+    final boolean http2;
     final Promise<Void> closed = Promise.promise();
+
+    /** HTTP/1 only. */
     ConnectionGuard guard;
+
+    /** HTTP/2: the first GOAWAY is sent. */
+    boolean goingAway;
 
     /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
     final List<Exchange> exchanges = new ArrayList<>(2);
@@ -505,13 +632,14 @@ final class LoopDrain implements Handler<RoutingContext> {
     long idleSince = System.nanoTime();
     long idleTimer = -1;
 
-    Conn(HttpConnection connection) {
+    Conn(HttpConnection connection, boolean http2) {
       this.connection = connection;
+      this.http2 = http2;
     }
   }
 
   /** One request, settled when its response ends or its connection closes. */
-  private static final class Exchange {
+  static final class Exchange {
     final RoutingContext ctx;
     final Conn conn;
 
@@ -523,6 +651,12 @@ final class LoopDrain implements Handler<RoutingContext> {
     /** Waiting for the listening socket to close before it runs. */
     boolean held;
 
+    /** A long-lived stream's goodbye at the start of the drain; see {@link LongLived}. */
+    Runnable goingAway;
+
+    /** {@link #goingAway} has run: however the stream then ends, it was drained. */
+    boolean toldToGo;
+
     Exchange(RoutingContext ctx, Conn conn) {
       this.ctx = ctx;
       this.conn = conn;
@@ -533,6 +667,14 @@ final class LoopDrain implements Handler<RoutingContext> {
         done = Promise.promise();
       }
       return done.future();
+    }
+
+    /** Tells a long-lived stream to go away, once. */
+    void goAway() {
+      if (goingAway != null && !toldToGo) {
+        toldToGo = true;
+        goingAway.run();
+      }
     }
   }
 }
