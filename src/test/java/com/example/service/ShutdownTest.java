@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.example.service.lifecycle.Application;
 import com.example.service.lifecycle.Config;
-import com.example.service.lifecycle.EventStreamRoute;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
-import com.example.service.lifecycle.WebSocketRoute;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
@@ -394,21 +392,6 @@ class ShutdownTest {
     }
   }
 
-  /** The routes of the lifecycle's long-lived helpers, as an application would mount them. */
-  private static void streams(Vertx vertx, Router router) {
-    router
-        .get("/ws")
-        .handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));
-    router
-        .get("/events")
-        .handler(
-            EventStreamRoute.create(
-                stream -> {
-                  long timer = vertx.setPeriodic(100, id -> stream.send("tick", "{}"));
-                  stream.endHandler(v -> vertx.cancelTimer(timer));
-                }));
-  }
-
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
   void http2DrainsWithTwoGoAwaysAndServesAStreamOpenedBetweenThem(int instances, Vertx vertx)
@@ -505,7 +488,7 @@ class ShutdownTest {
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
   void aWebSocketIsClosedWith1001AndCountsAsDrained(int instances, Vertx vertx) throws Exception {
-    start(vertx, instances, 0, 10_000, 1_000, ShutdownTest::streams);
+    start(vertx, instances, 0, 10_000, 1_000, (v, router) -> {});
     Vertx client = Vertx.vertx();
     try {
       WebSocket ws = client.createWebSocketClient().connect(port, "127.0.0.1", "/ws").await();
@@ -532,7 +515,7 @@ class ShutdownTest {
   @ValueSource(ints = {1, 4})
   void aWebSocketClientThatNeverAnswersTheCloseDoesNotHoldTheShutdown(int instances, Vertx vertx)
       throws Exception {
-    start(vertx, instances, 0, 20_000, 1_000, ShutdownTest::streams);
+    start(vertx, instances, 0, 20_000, 1_000, (v, router) -> {});
     try (RawHttp conn = connect()) {
       conn.write(
           "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -556,7 +539,7 @@ class ShutdownTest {
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
   void anEventStreamEndsWithAReconnectEvent(int instances, Vertx vertx) throws Exception {
-    start(vertx, instances, 0, 10_000, 1_000, ShutdownTest::streams);
+    start(vertx, instances, 0, 10_000, 1_000, (v, router) -> {});
     Vertx client = Vertx.vertx();
     try {
       HttpClientResponse response =

@@ -3,7 +3,9 @@ package com.example.service;
 import com.example.service.lifecycle.Application;
 import com.example.service.lifecycle.Component;
 import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.EventStreamRoute;
 import com.example.service.lifecycle.Responses;
+import com.example.service.lifecycle.WebSocketRoute;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
@@ -28,7 +30,8 @@ import java.util.logging.Logger;
  * The application the lifecycle's tests run, so that they need nothing from {@code example/}:
  * {@code GET /hello}, and {@code GET /job?ms=N}, which a stand-in "worker" component runs on a
  * timer and a stand-in "store" component records to {@code RECORD_PATH} before the client gets the
- * job's id. Tests may mount routes of their own in front.
+ * job's id; {@code /ws}, an echoing WebSocket, and {@code /events}, an event stream ticking every
+ * 100 ms, through the lifecycle's helpers. Tests may mount routes of their own in front.
  */
 final class TestApplication implements Application {
 
@@ -60,6 +63,17 @@ final class TestApplication implements Application {
   public void routes(Vertx vertx, Router router, Config config) {
     extraRoutes.accept(vertx, router);
     router.get("/hello").handler(ctx -> ctx.end("hello"));
+    router
+        .get("/ws")
+        .handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));
+    router
+        .get("/events")
+        .handler(
+            EventStreamRoute.create(
+                stream -> {
+                  long timer = vertx.setPeriodic(100, id -> stream.send("tick", "{}"));
+                  stream.endHandler(v -> vertx.cancelTimer(timer));
+                }));
     router
         .get("/job")
         .handler(

@@ -13,16 +13,21 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -176,5 +181,63 @@ class ExampleApplicationTest {
 
     assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
     assertThat(Files.readString(dir.resolve("journal.jsonl"))).contains(id);
+  }
+
+  @Test
+  void theWebSocketEchoesAndIsToldToGoAwayOnShutdown(Vertx vertx) throws Exception {
+    Service service = start(vertx);
+    CompletableFuture<String> echo = new CompletableFuture<>();
+    CompletableFuture<Integer> closeCode = new CompletableFuture<>();
+    WebSocket ws =
+        http.newWebSocketBuilder()
+            .buildAsync(
+                URI.create("ws://127.0.0.1:" + service.httpPort() + "/ws/echo"),
+                new WebSocket.Listener() {
+                  @Override
+                  public CompletionStage<?> onText(
+                      WebSocket socket, CharSequence data, boolean last) {
+                    echo.complete(data.toString());
+                    return WebSocket.Listener.super.onText(socket, data, last);
+                  }
+
+                  @Override
+                  public CompletionStage<?> onClose(WebSocket socket, int code, String reason) {
+                    closeCode.complete(code);
+                    return null; // the JDK answers the close frame
+                  }
+                })
+            .get(5, TimeUnit.SECONDS);
+    ws.sendText("hello", true);
+    assertThat(echo.get(5, TimeUnit.SECONDS)).isEqualTo("hello");
+
+    assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
+
+    assertThat(closeCode.get(5, TimeUnit.SECONDS)).isEqualTo(1001);
+    assertThat(service.drain().result().drained()).isEqualTo(1);
+  }
+
+  @Test
+  void theEventStreamTicksAndEndsWithAReconnectEventOnShutdown(Vertx vertx) throws Exception {
+    Service service = start(vertx);
+    HttpResponse<Stream<String>> response =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.httpPort() + "/events"))
+                .build(),
+            HttpResponse.BodyHandlers.ofLines());
+    assertThat(response.headers().firstValue("content-type")).hasValue("text/event-stream");
+    Iterator<String> lines = response.body().iterator();
+    while (!lines.next().equals("event: tick")) {
+      // the stream's opening comment
+    }
+    assertThat(lines.next()).startsWith("data: {\"time\":");
+
+    CompletableFuture<Integer> status =
+        service.shutdown("test").toCompletionStage().toCompletableFuture();
+
+    List<String> rest = new ArrayList<>();
+    lines.forEachRemaining(rest::add);
+    assertThat(String.join("\n", rest))
+        .endsWith("event: reconnect\nretry: 1000\ndata: {\"reason\":\"shutting down\"}\n");
+    assertThat(status.get(5, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
   }
 }
