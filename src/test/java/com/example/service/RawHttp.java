@@ -148,6 +148,16 @@ final class RawHttp implements AutoCloseable {
     return bytes;
   }
 
+  /** Sends a WebSocket upgrade request for {@code path} and reads the response head. */
+  Response upgradeToWebSocket(String path) throws IOException {
+    write(
+        "GET "
+            + path
+            + " HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    return readHead();
+  }
+
   Response get(String path) throws IOException {
     send(path);
     return read();

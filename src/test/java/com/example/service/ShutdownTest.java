@@ -517,10 +517,7 @@ class ShutdownTest {
       throws Exception {
     start(vertx, instances, 0, 20_000, 1_000, (v, router) -> {});
     try (RawHttp conn = connect()) {
-      conn.write(
-          "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-      assertThat(conn.readHead().status()).isEqualTo(101);
+      assertThat(conn.upgradeToWebSocket("/ws").status()).isEqualTo(101);
       long start = System.nanoTime();
 
       // The client reads nothing more and never sends its close frame.

@@ -75,10 +75,7 @@ class StreamShutdownIT {
                     "SHUTDOWN_DELAY_MS", Integer.toString(delayMs),
                     "SHUTDOWN_TIMEOUT_MS", "20000"));
         RawHttp conn = new RawHttp("127.0.0.1", service.port(), 10_000)) {
-      conn.write(
-          "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-      assertThat(conn.readHead().status()).isEqualTo(101);
+      assertThat(conn.upgradeToWebSocket("/ws").status()).isEqualTo(101);
 
       // From here the client reads nothing and never sends its close frame.
       long signalled = service.sigterm();
