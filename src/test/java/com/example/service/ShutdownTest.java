@@ -8,10 +8,12 @@ import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.junit5.Timeout;
@@ -490,8 +492,10 @@ class ShutdownTest {
   void aWebSocketIsClosedWith1001AndCountsAsDrained(int instances, Vertx vertx) throws Exception {
     start(vertx, instances, 0, 10_000, 1_000, (v, router) -> {});
     Vertx client = Vertx.vertx();
+    // Held to the end: Vert.x closes a client nothing references, even mid-connect.
+    WebSocketClient webSockets = client.createWebSocketClient();
     try {
-      WebSocket ws = client.createWebSocketClient().connect(port, "127.0.0.1", "/ws").await();
+      WebSocket ws = webSockets.connect(port, "127.0.0.1", "/ws").await();
       CompletableFuture<String> echo = new CompletableFuture<>();
       CompletableFuture<Short> closeCode = new CompletableFuture<>();
       ws.textMessageHandler(echo::complete);
@@ -507,6 +511,7 @@ class ShutdownTest {
       assertThat(service.drain().result().drained()).isEqualTo(1);
       assertThat(service.drain().result().aborted()).isZero();
     } finally {
+      webSockets.close().await();
       client.close().await();
     }
   }
@@ -538,11 +543,11 @@ class ShutdownTest {
   void anEventStreamEndsWithAReconnectEvent(int instances, Vertx vertx) throws Exception {
     start(vertx, instances, 0, 10_000, 1_000, (v, router) -> {});
     Vertx client = Vertx.vertx();
+    // Held to the end: Vert.x closes a client nothing references, even mid-connect.
+    HttpClient http = client.createHttpClient();
     try {
       HttpClientResponse response =
-          client
-              .createHttpClient()
-              .request(HttpMethod.GET, port, "127.0.0.1", "/events")
+          http.request(HttpMethod.GET, port, "127.0.0.1", "/events")
               .compose(HttpClientRequest::send)
               .await();
       assertThat(response.getHeader("content-type")).isEqualTo("text/event-stream");
@@ -569,6 +574,7 @@ class ShutdownTest {
       assertThat(service.drain().result().drained()).isEqualTo(1);
       assertThat(service.drain().result().aborted()).isZero();
     } finally {
+      http.close().await();
       client.close().await();
     }
   }

@@ -3,10 +3,12 @@ package com.example.service;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -31,6 +33,10 @@ class StreamShutdownIT {
 
   private final Vertx client = Vertx.vertx();
 
+  // Fields, not temporaries: Vert.x closes a client nothing references, even mid-connect.
+  private final WebSocketClient webSockets = client.createWebSocketClient();
+  private final HttpClient http = client.createHttpClient();
+
   @AfterEach
   void closeClient() {
     client.close().await();
@@ -46,8 +52,7 @@ class StreamShutdownIT {
   @CsvSource({"1, 0", "4, 1000"})
   void aWebSocketGets1001AndTheProcessExits0(int instances, int delayMs) throws Exception {
     try (ServiceProcess service = ServiceProcess.start(dir, env(instances, delayMs))) {
-      WebSocket ws =
-          client.createWebSocketClient().connect(service.port(), "127.0.0.1", "/ws").await();
+      WebSocket ws = webSockets.connect(service.port(), "127.0.0.1", "/ws").await();
       CompletableFuture<String> echo = new CompletableFuture<>();
       CompletableFuture<Short> closeCode = new CompletableFuture<>();
       ws.textMessageHandler(echo::complete);
@@ -92,9 +97,7 @@ class StreamShutdownIT {
   void anEventStreamGetsALastEventAndACleanEnd(int instances, int delayMs) throws Exception {
     try (ServiceProcess service = ServiceProcess.start(dir, env(instances, delayMs))) {
       HttpClientResponse response =
-          client
-              .createHttpClient()
-              .request(HttpMethod.GET, service.port(), "127.0.0.1", "/events")
+          http.request(HttpMethod.GET, service.port(), "127.0.0.1", "/events")
               .compose(HttpClientRequest::send)
               .await();
       StringBuilder body = new StringBuilder();
