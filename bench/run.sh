@@ -6,12 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# wrk and taskset for throughput; curl and Python requests (run by Debian's /usr/bin/python3) for
+# wrk and taskset for throughput, h2load (nghttp2-client) for HTTP/2; curl and Python requests (run by Debian's /usr/bin/python3) for
 # the real-client table, beside the machine's Node. Go's client runs too if Go is installed
 # (apt-get install golang-go).
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
+command -v h2load >/dev/null || missing+=(nghttp2-client)
 command -v curl >/dev/null || missing+=(curl)
 /usr/bin/python3 -c 'import requests' 2>/dev/null || missing+=(python3-requests)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -4,19 +4,22 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The benchmark's baseline: what most Vert.x services ship. The same {@code GET /hello} on a
- * vertx-web router, {@code HTTP_INSTANCES} verticle instances on one shared port, no shutdown
- * machinery, and {@code vertx.close()} in a JVM shutdown hook. Its server is HTTP/1.1-only like the
- * template's, so that the comparison measures the drain alone.
+ * vertx-web router, {@code HTTP_INSTANCES} verticle instances on one shared port, Vert.x's defaults
+ * (HTTP/1.1 and h2c, as the template serves), and Vert.x's own graceful shutdown: {@code
+ * vertx.close()} in a JVM shutdown hook undeploys the verticles, and each one's {@code stop()}
+ * calls {@link HttpServer#shutdown(long, TimeUnit)} with a 30 s grace.
  */
 public final class BaselineMain extends VerticleBase {
 
   private final String host;
   private final int port;
+  private HttpServer server;
 
   private BaselineMain(String host, int port) {
     this.host = host;
@@ -27,11 +30,15 @@ public final class BaselineMain extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     router.get("/hello").handler(ctx -> ctx.end("hello"));
-    return vertx
-        .createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
-        .requestHandler(router)
+    server = vertx.createHttpServer().requestHandler(router);
+    return server
         .listen(port == 0 ? -1 : port, host)
         .onSuccess(s -> System.out.println("listening on " + host + ":" + s.actualPort() + " "));
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.shutdown(30, TimeUnit.SECONDS);
   }
 
   public static void main(String[] args) {

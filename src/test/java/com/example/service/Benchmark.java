@@ -49,6 +49,12 @@ public final class Benchmark {
   private static final int CLIENT_WORKERS = 16;
   private static final int CLIENT_RUNS = 3;
 
+  /** HTTP/2 load: h2load's connections and concurrent streams per connection. */
+  private static final int H2_CONNECTIONS = 16;
+
+  private static final int H2_STREAMS = 10;
+  private static final int H2_LOSS_RUNS = 3;
+
   private record Variant(String name, List<String> javaArgs) {}
 
   private final Variant template = new Variant("template", ServiceProcess.testMain());
@@ -113,11 +119,15 @@ public final class Benchmark {
     JsonArray offRuns = new JsonArray();
     JsonArray perRequestRuns = new JsonArray();
     JsonArray bRuns = new JsonArray();
+    JsonArray h2tRuns = new JsonArray();
+    JsonArray h2bRuns = new JsonArray();
     for (int i = 0; i < rounds; i++) {
       tRuns.add(throughput(template, List.of(), Map.of()));
       offRuns.add(throughput(template, List.of(), Map.of("METRICS_ENABLED", "false")));
       perRequestRuns.add(throughput(template, List.of(), Map.of("METRICS_HTTP_REQUESTS", "true")));
       bRuns.add(throughput(baseline, List.of(), Map.of()));
+      h2tRuns.add(h2Throughput(template));
+      h2bRuns.add(h2Throughput(baseline));
     }
     JsonObject containerRun = throughput(template, CONTAINER_FLAGS, Map.of());
     results.put(
@@ -132,7 +142,9 @@ public final class Benchmark {
                 "httpRequestMetricsCost",
                 1 - median(perRequestRuns, "rps") / median(offRuns, "rps"))
             .put("templateContainerFlags", containerRun)
-            .put("ratio", median(tRuns, "rps") / median(bRuns, "rps")));
+            .put("ratio", median(tRuns, "rps") / median(bRuns, "rps"))
+            .put("http2Template", h2Summary(h2tRuns))
+            .put("http2Baseline", h2Summary(h2bRuns)));
 
     // /hello while 200 slowloris connections dribble a request head, one byte a second each.
     results.put("slowloris", new JsonArray().add(slowloris(template)).add(slowloris(baseline)));
@@ -176,6 +188,15 @@ public final class Benchmark {
       loss.add(loss(baseline, clients, 0));
     }
     results.put("loss", loss);
+
+    // The same over HTTP/2: h2load mid-load, SIGTERM.
+    JsonArray h2Loss = new JsonArray();
+    for (int i = 0; i < H2_LOSS_RUNS; i++) {
+      h2Loss.add(h2Loss(template, 0));
+      h2Loss.add(h2Loss(template, 1000));
+      h2Loss.add(h2Loss(baseline, 0));
+    }
+    results.put("http2Loss", h2Loss);
 
     // The same SIGTERM mid-load, seen through client libraries made by others.
     JsonArray clientRuns = new JsonArray();
@@ -226,6 +247,66 @@ public final class Benchmark {
       System.out.println("throughput " + run.encode());
       p.signal("TERM");
       p.awaitExit(Duration.ofSeconds(60));
+      return run;
+    }
+  }
+
+  /** h2load on {@code /hello}, HTTP/2 with prior knowledge, pinned as wrk is. */
+  private JsonObject h2Throughput(Variant v) throws Exception {
+    try (ServiceProcess p = start(serviceCore, v, List.of(), Map.of(), 0);
+        H2load load =
+            H2load.start(
+                scratch,
+                wrkCore,
+                "http://127.0.0.1:" + p.port() + "/hello",
+                H2_CONNECTIONS,
+                H2_STREAMS,
+                seconds,
+                Math.max(2, seconds / 2))) {
+      H2load.Counts counts = load.counts(seconds * 3L + 30);
+      if (counts.failed() > 0 || counts.errored() > 0) {
+        throw new IllegalStateException("h2load failed requests: " + counts.json());
+      }
+      JsonObject run =
+          new JsonObject()
+              .put("variant", v.name())
+              .put("rps", counts.reqPerSec())
+              .put("rssMiB", rssMiB(p.pid()))
+              .put("h2load", new JsonObject(counts.json()));
+      System.out.println("http2 throughput " + run.encode());
+      p.signal("TERM");
+      p.awaitExit(Duration.ofSeconds(60));
+      return run;
+    }
+  }
+
+  /**
+   * h2load's closed-loop HTTP/2 load on {@code /hello} for 6 s, SIGTERM once {@code 50 ×
+   * connections} requests have finished; h2load's own counts.
+   */
+  private JsonObject h2Loss(Variant v, int delayMs) throws Exception {
+    try (ServiceProcess p =
+            start(v, List.of(), Map.of("SHUTDOWN_DELAY_MS", Integer.toString(delayMs)));
+        H2load load =
+            H2load.start(
+                scratch,
+                List.of(),
+                "http://127.0.0.1:" + p.port() + "/hello",
+                H2_CONNECTIONS,
+                H2_STREAMS,
+                6,
+                0)) {
+      if (!load.awaitFinished(50L * H2_CONNECTIONS, 30_000)) {
+        throw new IllegalStateException("h2load did not get going");
+      }
+      p.sigterm();
+      int status = p.awaitExit(Duration.ofSeconds(60));
+      JsonObject run =
+          new JsonObject(load.counts(60).json())
+              .put("variant", v.name())
+              .put("delayMs", v == template ? delayMs : null)
+              .put("exit", status);
+      System.out.println("http2 loss " + run.encode());
       return run;
     }
   }
@@ -506,6 +587,10 @@ public final class Benchmark {
         .put("rssMiB", median(runs, "rssMiB"));
   }
 
+  private static JsonObject h2Summary(JsonArray runs) {
+    return new JsonObject().put("runs", runs).put("rps", median(runs, "rps"));
+  }
+
   private static double median(JsonArray runs, String key) {
     List<Double> values = new ArrayList<>();
     for (int i = 0; i < runs.size(); i++) {
@@ -562,6 +647,19 @@ public final class Benchmark {
             + ")",
         tt,
         bt,
+        o -> o.getDouble("rps"),
+        "%.0f");
+    row(
+        sb,
+        "GET /hello req/s over HTTP/2 (h2load, "
+            + H2_CONNECTIONS
+            + " conns × "
+            + H2_STREAMS
+            + " streams, median of "
+            + r.getInteger("rounds")
+            + ")",
+        t.getJsonObject("http2Template"),
+        t.getJsonObject("http2Baseline"),
         o -> o.getDouble("rps"),
         "%.0f");
     JsonObject off = t.getJsonObject("templateMetricsOff");
@@ -651,6 +749,32 @@ public final class Benchmark {
               b.getLong("UNAVAILABLE_503") + a.getLong("UNAVAILABLE_503"),
               l.getLong("failedBefore"),
               l.getLong("failedAfter"),
+              l.getInteger("exit")));
+    }
+    sb.append(
+        "\nThe same over HTTP/2: h2load, "
+            + H2_CONNECTIONS
+            + " connections × "
+            + H2_STREAMS
+            + " concurrent streams on /hello, SIGTERM mid-load; h2load's own counts (failed after"
+            + " sending: a failed request that had started, i.e. was on a connection h2load had"
+            + " already used):\n\n");
+    sb.append(
+        "| variant | delay ms | succeeded | failed | errored | timeout | 5xx | failed after sending | exit |\n|---|---|---|---|---|---|---|---|---|\n");
+    JsonArray h2Loss = r.getJsonArray("http2Loss");
+    for (int i = 0; i < h2Loss.size(); i++) {
+      JsonObject l = h2Loss.getJsonObject(i);
+      sb.append(
+          String.format(
+              "| %s | %s | %d | **%d** | **%d** | %d | %d | **%d** | %d |%n",
+              l.getString("variant"),
+              l.getValue("delayMs") == null ? "–" : l.getValue("delayMs").toString(),
+              l.getLong("succeeded"),
+              l.getLong("failed"),
+              l.getLong("errored"),
+              l.getLong("timeout"),
+              l.getLong("5xx"),
+              l.getLong("failed_after_sending"),
               l.getInteger("exit")));
     }
     sb.append(
