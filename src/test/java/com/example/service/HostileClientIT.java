@@ -310,6 +310,27 @@ class HostileClientIT {
   }
 
   @Test
+  void withHttp2DisabledThePrefaceIs505AndAnUpgradeIsServedInHttp11(@TempDir Path own)
+      throws Exception {
+    try (ServiceProcess http1 =
+        ServiceProcess.start(own, Map.of("HTTP2_ENABLED", "false")).quiet()) {
+      try (RawHttp conn = new RawHttp("127.0.0.1", http1.port(), 5_000)) {
+        conn.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        assertJsonError(conn.read(), 505);
+        assertThat(conn.closedByServer()).isTrue();
+      }
+      try (RawHttp conn = new RawHttp("127.0.0.1", http1.port(), 5_000)) {
+        conn.write(
+            "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+        RawHttp.Response response = conn.read();
+        assertThat(response.statusLine()).startsWith("HTTP/1.1 200");
+      }
+      assertThat(http1.output()).doesNotContain("Exception");
+    }
+  }
+
+  @Test
   void connectionsOverTheCapAreClosedAtOnceAndLoggedAtMostOnceASecond(@TempDir Path own)
       throws Exception {
     int max = 4;

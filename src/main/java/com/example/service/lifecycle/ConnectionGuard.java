@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
@@ -32,6 +33,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.logging.Level;
 
@@ -91,6 +93,10 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
   private static final byte[] HTTP2_PREFACE =
       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
 
+  private static final byte[] SWITCHING_TO_H2C =
+      "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
+          .getBytes(StandardCharsets.ISO_8859_1);
+
   /** A failed decoder result that carries the status to answer. */
   static final class BadRequest extends RuntimeException {
     final int status;
@@ -116,7 +122,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
   private final long writeNanos;
   private final long maxBodyBytes;
   private final IntConsumer onLost;
-  private final Runnable onHttp2;
+  private final Consumer<Http2Switch.Upgrade> onHttp2;
   private final Runnable onUpgradedClose;
   private final ResponseWatch responses = new ResponseWatch();
 
@@ -167,7 +173,10 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
   private long stallPending;
 
   private ConnectionGuard(
-      Settings settings, IntConsumer onLost, Runnable onHttp2, Runnable onUpgradedClose) {
+      Settings settings,
+      IntConsumer onLost,
+      Consumer<Http2Switch.Upgrade> onHttp2,
+      Runnable onUpgradedClose) {
     super(settings.server());
     this.settings = settings;
     HttpLimits limits = settings.limits();
@@ -187,8 +196,9 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
    *
    * @param onLost told how many requests went unanswered when the guard closed the connection: read
    *     but not answered, or answered but not sent
-   * @param onHttp2 the client sent the HTTP/2 preface: hand the pipeline to {@link Settings#http2}
-   *     (the guard then removes itself, passing the preface on)
+   * @param onHttp2 the client sent the HTTP/2 preface (null) or an h2c upgrade request, whose 101
+   *     is written: hand the pipeline to {@link Settings#http2} (the guard then removes itself,
+   *     passing on the upgrade request as stream 1 and the bytes after it)
    * @param onUpgradedClose an upgraded connection (a WebSocket) has closed: Vert.x no longer tells
    *     the HTTP connection's close handler, whose place the WebSocket's took
    */
@@ -196,7 +206,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
       HttpConnection connection,
       Settings settings,
       IntConsumer onLost,
-      Runnable onHttp2,
+      Consumer<Http2Switch.Upgrade> onHttp2,
       Runnable onUpgradedClose) {
     if (!(connection instanceof HttpServerConnection internal)) {
       throw new IllegalStateException(
@@ -360,7 +370,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
       if (preface == HTTP2_PREFACE.length) {
         // Timers off, then the pipeline is HTTP/2's; removing the decoder passes the bytes on.
         read(Reading.REJECTED, false);
-        onHttp2.run();
+        onHttp2.accept(null);
         ctx.pipeline().remove(this);
         return;
       }
@@ -392,6 +402,20 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
           out.subList(i + 1, out.size()).clear();
           buffer.skipBytes(buffer.readableBytes());
           read(Reading.REFUSED, false);
+          return;
+        }
+        Http2Switch.Upgrade upgrade =
+            onHttp2 != null && open == 1 && !closing && head instanceof HttpRequest request
+                ? Http2Switch.upgrade(request)
+                : null;
+        if (upgrade != null) {
+          // The request and its (empty) end go to HTTP/2 as stream 1, after the 101.
+          out.subList(i, out.size()).clear();
+          read(Reading.REJECTED, false);
+          ctx.writeAndFlush(Unpooled.wrappedBuffer(SWITCHING_TO_H2C));
+          onHttp2.accept(upgrade);
+          out.add(upgrade.request());
+          ctx.pipeline().remove(this);
           return;
         }
       }

@@ -1,7 +1,19 @@
 package com.example.service.lifecycle;
 
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.core.ThreadingModel;
@@ -17,11 +29,15 @@ import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.util.Base64;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Turns an accepted connection whose client opened with the HTTP/2 preface into one of Vert.x's own
- * HTTP/2 server connections, serving the same routes.
+ * Turns an accepted connection whose client opened with the HTTP/2 preface, or asked for {@code
+ * Upgrade: h2c} in its first request, into one of Vert.x's own HTTP/2 server connections, serving
+ * the same routes.
  *
  * <p>Why not Vert.x's own h2c detection ({@code setHttp2ClearTextEnabled}): it makes the HTTP/1
  * connection only once the first request head has been decoded, by a decoder that is not the {@link
@@ -40,6 +56,7 @@ final class Http2Switch {
   private static final Constructor<?> HANDLERS;
   private static final Constructor<?> INITIALIZER;
   private static final Method BUILD;
+  private static final Method SERVER_UPGRADE;
 
   static {
     try {
@@ -68,9 +85,13 @@ final class Http2Switch {
               Handler.class,
               Object.class);
       BUILD = initializer.getDeclaredMethod("buildHttp2ConnectionHandler");
+      SERVER_UPGRADE =
+          Class.forName(IMPL + "VertxHttp2ConnectionHandler")
+              .getDeclaredMethod("serverUpgrade", ChannelHandlerContext.class, Http2Settings.class);
       HANDLERS.setAccessible(true);
       INITIALIZER.setAccessible(true);
       BUILD.setAccessible(true);
+      SERVER_UPGRADE.setAccessible(true);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(
           "this Vert.x version builds its HTTP/2 handler differently: " + e);
@@ -105,13 +126,81 @@ final class Http2Switch {
   }
 
   /**
+   * An HTTP/1.1 request asking to continue in HTTP/2 ({@code Upgrade: h2c}, RFC 7540 §3.2): its
+   * settings, and the request itself as the HEADERS of stream 1.
+   */
+  record Upgrade(Http2Settings settings, Http2HeadersFrame request) {}
+
+  /**
+   * The upgrade {@code request} asks for, or null to serve it in HTTP/1.1 as if it asked for none
+   * (RFC 9110 §7.8 lets a server ignore {@code Upgrade}): when it does not name {@code h2c} in both
+   * {@code Upgrade} and {@code Connection}, has not exactly one valid {@code HTTP2-Settings}, or
+   * has a body (switching after a body is a complication no client needs: RFC 9113 deprecates this
+   * upgrade, and every HTTP/2 client also speaks HTTP/1.1).
+   */
+  static Upgrade upgrade(HttpRequest request) {
+    HttpHeaders headers = request.headers();
+    List<String> settings = headers.getAll(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER);
+    if (!headers.containsValue(
+            HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, true)
+        || !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+        || !headers.containsValue(
+            HttpHeaderNames.CONNECTION, Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER, true)
+        || settings.size() != 1
+        || headers.contains(HttpHeaderNames.TRANSFER_ENCODING)
+        || !"0".equals(headers.get(HttpHeaderNames.CONTENT_LENGTH, "0").trim())) {
+      return null;
+    }
+    Http2Settings decoded = decodeSettings(settings.get(0));
+    if (decoded == null) {
+      return null;
+    }
+    Http2Headers stream =
+        new DefaultHttp2Headers()
+            .method(request.method().name())
+            .path(request.uri())
+            .scheme("http")
+            .authority(headers.get(HttpHeaderNames.HOST, ""));
+    // Drops Connection, Upgrade, HTTP2-Settings, Host and the other HTTP/1-only fields.
+    HttpConversionUtil.toHttp2Headers(headers, stream);
+    return new Upgrade(decoded, new DefaultHttp2HeadersFrame(stream, true));
+  }
+
+  /** The base64url payload of a SETTINGS frame (RFC 7540 §3.2.1), or null if it is not one. */
+  private static Http2Settings decodeSettings(String base64) {
+    byte[] payload;
+    try {
+      payload = Base64.getUrlDecoder().decode(base64.trim());
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    if (payload.length % 6 != 0) {
+      return null;
+    }
+    Http2Settings settings = new Http2Settings();
+    ByteBuffer entries = ByteBuffer.wrap(payload);
+    try {
+      while (entries.hasRemaining()) {
+        char id = entries.getChar();
+        long value = Integer.toUnsignedLong(entries.getInt());
+        settings.put(id, Long.valueOf(value));
+      }
+    } catch (IllegalArgumentException outOfRange) {
+      return null;
+    }
+    return settings;
+  }
+
+  /**
    * Replaces the HTTP/1 handlers after the decoder with Vert.x's HTTP/2 connection handler; the
    * decoder then removes itself, passing the preface on. {@code connections} is told of the new
-   * connection once the client's SETTINGS have arrived.
+   * connection once the client's SETTINGS have arrived, or at once for an upgrade.
    *
    * @param http1 the connection Vert.x made at accept; its TCP metric is carried over
+   * @param upgrade the upgrade request, whose 101 response is written already; null when the client
+   *     opened with the preface
    */
-  void switchPipeline(HttpConnection http1, Handler<HttpConnection> connections) {
+  void switchPipeline(HttpConnection http1, Upgrade upgrade, Handler<HttpConnection> connections) {
     ChannelPipeline pipeline = ((HttpServerConnection) http1).channelHandlerContext().pipeline();
     Object metric = ((ConnectionBase) http1).metric();
     try {
@@ -144,6 +233,10 @@ final class Http2Switch {
         }
       }
       pipeline.replace("handler", "handler", http2);
+      if (upgrade != null) {
+        // Stream 1 is the upgrade request, half-closed by the client; its HEADERS follow.
+        SERVER_UPGRADE.invoke(http2, pipeline.context(http2), upgrade.settings());
+      }
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException("cannot switch the connection to HTTP/2", e);
     }

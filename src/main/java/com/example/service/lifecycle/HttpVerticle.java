@@ -71,8 +71,10 @@ final class HttpVerticle extends VerticleBase {
             .setHttp2ClearTextEnabled(false)
             .setMaxHeaderSize(limits.maxHeaderBytes())
             .setMaxInitialLineLength(limits.maxRequestLineBytes())
-            // How long a WebSocket told to go away waits for its client's close frame.
-            .setWebSocketClosingTimeout((int) Math.max(1, options.idleGrace().toSeconds()));
+            // How long a WebSocket told to go away waits for its client's close frame: the idle
+            // grace, in Vert.x's whole seconds, rounded up.
+            .setWebSocketClosingTimeout(
+                (int) Math.max(1, (options.idleGrace().toMillis() + 999) / 1000));
     serverOptions.getInitialSettings().setMaxHeaderListSize(limits.maxHeaderBytes());
     server = vertx.createHttpServer(serverOptions);
     Http2Switch http2 =

@@ -59,7 +59,7 @@ public record LifecycleOptions(
   public static final Config.Key<Boolean> ACCESS_LOG =
       Config.bool("ACCESS_LOG").orElse(() -> false);
 
-  /** Cleartext HTTP/2 (h2c, prior knowledge) on the HTTP port, beside HTTP/1.1. */
+  /** Cleartext HTTP/2 (h2c: prior knowledge or upgrade) on the HTTP port, beside HTTP/1.1. */
   public static final Config.Key<Boolean> HTTP2_ENABLED =
       Config.bool("HTTP2_ENABLED").orElse(() -> true);
 

@@ -162,7 +162,7 @@ final class LoopDrain implements Handler<RoutingContext> {
     if (!conn.http2) {
       conn.guard =
           ConnectionGuard.install(
-              connection, guard, this::lost, () -> toHttp2(conn), () -> closed(conn));
+              connection, guard, this::lost, upgrade -> toHttp2(conn, upgrade), () -> closed(conn));
     }
     connections.put(connection, conn);
     setState(conn, State.IDLE);
@@ -173,15 +173,16 @@ final class LoopDrain implements Handler<RoutingContext> {
   }
 
   /**
-   * The client opened with the HTTP/2 preface: this HTTP/1 connection is handed to Vert.x's HTTP/2
-   * handler, whose connection arrives at {@link #connected} once the client's SETTINGS have.
+   * The client opened with the HTTP/2 preface, or asked for an h2c upgrade: this HTTP/1 connection
+   * is handed to Vert.x's HTTP/2 handler, whose connection arrives at {@link #connected} once the
+   * client's SETTINGS have (at once for an upgrade, which carries them).
    */
-  private void toHttp2(Conn conn) {
+  private void toHttp2(Conn conn, Http2Switch.Upgrade upgrade) {
     shared.leave();
     connections.remove(conn.connection);
     setState(conn, State.CLOSED);
     conn.closed.complete();
-    guard.http2().switchPipeline(conn.connection, this::connected);
+    guard.http2().switchPipeline(conn.connection, upgrade, this::connected);
   }
 
   /** From the start of the drain on. */
