@@ -2,7 +2,7 @@
 # The benchmark: the template against a bare Vert.x baseline, in one run, on 127.0.0.1.
 # Run it after the README's build command. ROUNDS (default 3) and DURATION (seconds per throughput
 # run, default 10) size it, INSTANCES (default 1) is HTTP_INSTANCES for both servers; the defaults
-# take about 7 minutes on 2 cores.
+# take about 11 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
