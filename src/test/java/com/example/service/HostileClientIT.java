@@ -313,7 +313,8 @@ class HostileClientIT {
   void withHttp2DisabledThePrefaceIs505AndAnUpgradeIsServedInHttp11(@TempDir Path own)
       throws Exception {
     try (ServiceProcess http1 =
-        ServiceProcess.start(own, Map.of("HTTP2_ENABLED", "false")).quiet()) {
+        ServiceProcess.start(own, Map.of("HTTP2_ENABLED", "false", "HTTP2_UPGRADE", "true"))
+            .quiet()) {
       try (RawHttp conn = new RawHttp("127.0.0.1", http1.port(), 5_000)) {
         conn.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
         assertJsonError(conn.read(), 505);

@@ -56,6 +56,9 @@ class ShutdownTest {
   private Service service;
   private int port;
 
+  /** Keys a test sets on top of those {@link #start} sets. */
+  private final JsonObject overrides = new JsonObject();
+
   @AfterEach
   void stopClients() {
     clients.shutdownNow();
@@ -80,7 +83,8 @@ class ShutdownTest {
             .put("SHUTDOWN_DELAY_MS", delayMs)
             .put("SHUTDOWN_TIMEOUT_MS", timeoutMs)
             .put("SHUTDOWN_IDLE_MS", idleMs)
-            .put("RECORD_PATH", ServiceProcess.records(dir).toString());
+            .put("RECORD_PATH", ServiceProcess.records(dir).toString())
+            .mergeIn(overrides);
     service = Service.start(vertx, application, Config.from(json, keys)).await();
     port = service.httpPort();
     return service;
@@ -454,16 +458,46 @@ class ShutdownTest {
 
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
-  void anH2cUpgradeIsServedOverHttp2(int instances, Vertx vertx) throws Exception {
+  void theJdkClientsH2cUpgradeIsServedInHttp11AndItsRequestInFlightDrains(
+      int instances, Vertx vertx) throws Exception {
+    CountDownLatch arrived = new CountDownLatch(1);
+    start(
+        vertx,
+        instances,
+        0,
+        10_000,
+        1_000,
+        (v, router) ->
+            router
+                .get("/slow")
+                .handler(
+                    ctx -> {
+                      arrived.countDown();
+                      v.setTimer(300, id -> ctx.end("done"));
+                    }));
+    // Its defaults prefer HTTP/2 and ask for it with Upgrade: h2c on http:// URLs.
+    java.net.http.HttpClient jdk = java.net.http.HttpClient.newBuilder().executor(clients).build();
+    CompletableFuture<HttpResponse<String>> slow =
+        jdk.sendAsync(request("/slow"), HttpResponse.BodyHandlers.ofString());
+    assertThat(arrived.await(10, TimeUnit.SECONDS)).isTrue();
+
+    int status = service.shutdown("test").await();
+
+    HttpResponse<String> answered = slow.get(10, TimeUnit.SECONDS);
+    assertThat(answered.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_1_1);
+    assertThat(answered.body()).isEqualTo("done");
+    assertThat(status).isEqualTo(Service.EXIT_OK);
+    assertThat(service.drain().result().drained()).isEqualTo(1);
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void withHttp2UpgradeAnH2cUpgradeIsServedOverHttp2(int instances, Vertx vertx) throws Exception {
+    overrides.put("HTTP2_UPGRADE", true);
     start(vertx, instances, 0, 10_000, 1_000, (v, router) -> {});
-    // The JDK's client asks for HTTP/2 on http:// URLs with Upgrade: h2c, not prior knowledge.
-    // (Before JDK 24 it fails its streams in flight on any GOAWAY, JDK-8335181: so no stream is
-    // in flight at the shutdown here; H2Client checks the drain of HTTP/2 streams above.)
-    java.net.http.HttpClient jdk =
-        java.net.http.HttpClient.newBuilder()
-            .version(java.net.http.HttpClient.Version.HTTP_2)
-            .executor(clients)
-            .build();
+    // No stream is in flight at the shutdown: before JDK 24 this client fails those on any
+    // GOAWAY (JDK-8335181). H2Client checks the drain of HTTP/2 streams above.
+    java.net.http.HttpClient jdk = java.net.http.HttpClient.newBuilder().executor(clients).build();
     for (int i = 0; i < 3; i++) { // the upgrade request, then streams on the upgraded connection
       HttpResponse<String> hello =
           jdk.send(request("/hello"), HttpResponse.BodyHandlers.ofString());
@@ -483,6 +517,7 @@ class ShutdownTest {
   @ValueSource(ints = {1})
   void anUpgradeRequestWithBadHttp2SettingsIsServedInHttp11(int instances, Vertx vertx)
       throws Exception {
+    overrides.put("HTTP2_UPGRADE", true);
     start(vertx, instances, 0, 10_000, 1_000, (v, router) -> {});
     try (RawHttp conn = connect()) {
       conn.write(

@@ -406,7 +406,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
         }
         Http2Switch.Upgrade upgrade =
             onHttp2 != null && open == 1 && !closing && head instanceof HttpRequest request
-                ? Http2Switch.upgrade(request)
+                ? settings.http2().upgrade(request)
                 : null;
         if (upgrade != null) {
           // The request and its (empty) end go to HTTP/2 as stream 1, after the 101.

@@ -35,9 +35,9 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Turns an accepted connection whose client opened with the HTTP/2 preface, or asked for {@code
- * Upgrade: h2c} in its first request, into one of Vert.x's own HTTP/2 server connections, serving
- * the same routes.
+ * Turns an accepted connection whose client opened with the HTTP/2 preface, or (when enabled) asked
+ * for {@code Upgrade: h2c} on a request, into one of Vert.x's own HTTP/2 server connections,
+ * serving the same routes.
  *
  * <p>Why not Vert.x's own h2c detection ({@code setHttp2ClearTextEnabled}): it makes the HTTP/1
  * connection only once the first request head has been decoded, by a decoder that is not the {@link
@@ -104,25 +104,29 @@ final class Http2Switch {
   private final Handler<HttpServerRequest> invalidRequests;
   private final Handler<Throwable> errors;
   private final String origin;
+  private final boolean upgrades;
 
   /**
    * @param server the HTTP/1 server whose routes ({@code requestHandler}) HTTP/2 streams reach
    * @param context the server's event loop
    * @param invalidRequests for a stream Vert.x cannot parse
    * @param errors for a connection's failures (a client's protocol error, say)
+   * @param upgrades whether {@link #upgrade} takes {@code Upgrade: h2c} requests
    */
   Http2Switch(
       HttpServer server,
       Context context,
       HttpServerOptions options,
       Handler<HttpServerRequest> invalidRequests,
-      Handler<Throwable> errors) {
+      Handler<Throwable> errors,
+      boolean upgrades) {
     this.server = server;
     this.context = (ContextInternal) context;
     this.options = options;
     this.invalidRequests = invalidRequests;
     this.errors = errors;
     this.origin = "http://" + options.getHost() + ":" + options.getPort();
+    this.upgrades = upgrades;
   }
 
   /**
@@ -133,12 +137,15 @@ final class Http2Switch {
 
   /**
    * The upgrade {@code request} asks for, or null to serve it in HTTP/1.1 as if it asked for none
-   * (RFC 9110 §7.8 lets a server ignore {@code Upgrade}): when it does not name {@code h2c} in both
-   * {@code Upgrade} and {@code Connection}, has not exactly one valid {@code HTTP2-Settings}, or
-   * has a body (switching after a body is a complication no client needs: RFC 9113 deprecates this
-   * upgrade, and every HTTP/2 client also speaks HTTP/1.1).
+   * (RFC 9110 §7.8 lets a server ignore {@code Upgrade}): when upgrades are off, when it does not
+   * name {@code h2c} in both {@code Upgrade} and {@code Connection}, has not exactly one valid
+   * {@code HTTP2-Settings}, or has a body (switching after a body is a complication no client
+   * needs: RFC 9113 deprecates this upgrade, and every HTTP/2 client also speaks HTTP/1.1).
    */
-  static Upgrade upgrade(HttpRequest request) {
+  Upgrade upgrade(HttpRequest request) {
+    if (!upgrades) {
+      return null;
+    }
     HttpHeaders headers = request.headers();
     List<String> settings = headers.getAll(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER);
     if (!headers.containsValue(

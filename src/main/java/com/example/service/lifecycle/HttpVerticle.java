@@ -84,7 +84,8 @@ final class HttpVerticle extends VerticleBase {
                 context,
                 serverOptions,
                 this::invalidRequest,
-                err -> clientErrors.record(Level.INFO, "HTTP/2 connection error", causes(err)))
+                err -> clientErrors.record(Level.INFO, "HTTP/2 connection error", causes(err)),
+                options.http2Upgrade())
             : null;
     LoopDrain loop =
         new LoopDrain(

@@ -17,6 +17,7 @@ import java.util.List;
  * @param metrics whether {@code /metrics} serves Prometheus metrics (and Vert.x collects them)
  * @param accessLog whether each request is logged
  * @param http2 whether HTTP/2 with prior knowledge (h2c) is served beside HTTP/1.1 on the port
+ * @param http2Upgrade whether a request asking for {@code Upgrade: h2c} switches to HTTP/2 too
  */
 public record LifecycleOptions(
     String host,
@@ -28,7 +29,8 @@ public record LifecycleOptions(
     HttpLimits limits,
     boolean metrics,
     boolean accessLog,
-    boolean http2) {
+    boolean http2,
+    boolean http2Upgrade) {
 
   public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST");
   public static final Config.Key<Integer> HTTP_PORT = Config.integer("HTTP_PORT", 0, 65_535);
@@ -59,9 +61,16 @@ public record LifecycleOptions(
   public static final Config.Key<Boolean> ACCESS_LOG =
       Config.bool("ACCESS_LOG").orElse(() -> false);
 
-  /** Cleartext HTTP/2 (h2c: prior knowledge or upgrade) on the HTTP port, beside HTTP/1.1. */
+  /** Cleartext HTTP/2 (h2c, prior knowledge) on the HTTP port, beside HTTP/1.1. */
   public static final Config.Key<Boolean> HTTP2_ENABLED =
       Config.bool("HTTP2_ENABLED").orElse(() -> true);
+
+  /**
+   * Off by default: the JDK's HttpClient before JDK 24 asks for this upgrade with its defaults and
+   * then fails its requests in flight on the drain's GOAWAY (see README).
+   */
+  public static final Config.Key<Boolean> HTTP2_UPGRADE =
+      Config.bool("HTTP2_UPGRADE").orElse(() -> false);
 
   /** The lifecycle's keys, in the order of the README's table. */
   public static final List<Config.Key<?>> KEYS = keys();
@@ -74,6 +83,7 @@ public record LifecycleOptions(
                 HTTP_PORT,
                 HTTP_INSTANCES,
                 HTTP2_ENABLED,
+                HTTP2_UPGRADE,
                 SHUTDOWN_DELAY_MS,
                 SHUTDOWN_TIMEOUT_MS,
                 SHUTDOWN_IDLE_MS));
@@ -94,6 +104,7 @@ public record LifecycleOptions(
         HttpLimits.from(config),
         config.get(METRICS_ENABLED),
         config.get(ACCESS_LOG),
-        config.get(HTTP2_ENABLED));
+        config.get(HTTP2_ENABLED),
+        config.get(HTTP2_UPGRADE));
   }
 }
