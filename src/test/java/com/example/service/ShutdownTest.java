@@ -90,6 +90,18 @@ class ShutdownTest {
     return service;
   }
 
+  /** {@code GET /slow}: counts {@code arrived} down, then answers "done" 300 ms later. */
+  private static BiConsumer<Vertx, Router> slowRoute(CountDownLatch arrived) {
+    return (v, router) ->
+        router
+            .get("/slow")
+            .handler(
+                ctx -> {
+                  arrived.countDown();
+                  v.setTimer(300, id -> ctx.end("done"));
+                });
+  }
+
   private RawHttp connect() throws Exception {
     return new RawHttp("127.0.0.1", port, 10_000);
   }
@@ -155,20 +167,7 @@ class ShutdownTest {
   void inFlightRequestsFinishAndTheirConnectionsStayUsable(int instances, Vertx vertx)
       throws Exception {
     CountDownLatch arrived = new CountDownLatch(5);
-    start(
-        vertx,
-        instances,
-        0,
-        10_000,
-        1_000,
-        (v, router) ->
-            router
-                .get("/slow")
-                .handler(
-                    ctx -> {
-                      arrived.countDown();
-                      v.setTimer(300, id -> ctx.end("done"));
-                    }));
+    start(vertx, instances, 0, 10_000, 1_000, slowRoute(arrived));
     List<CompletableFuture<Boolean>> answered = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       answered.add(
@@ -406,20 +405,7 @@ class ShutdownTest {
   void http2DrainsWithTwoGoAwaysAndServesAStreamOpenedBetweenThem(int instances, Vertx vertx)
       throws Exception {
     CountDownLatch arrived = new CountDownLatch(1);
-    start(
-        vertx,
-        instances,
-        0,
-        10_000,
-        1_000,
-        (v, router) ->
-            router
-                .get("/slow")
-                .handler(
-                    ctx -> {
-                      arrived.countDown();
-                      v.setTimer(300, id -> ctx.end("done"));
-                    }));
+    start(vertx, instances, 0, 10_000, 1_000, slowRoute(arrived));
     try (H2Client h2 = new H2Client("127.0.0.1", port)) {
       assertThat(h2.get("/hello").get(5, TimeUnit.SECONDS).status()).isEqualTo(200);
       CompletableFuture<H2Client.Response> slow = h2.get("/slow");
@@ -461,20 +447,7 @@ class ShutdownTest {
   void theJdkClientsH2cUpgradeIsServedInHttp11AndItsRequestInFlightDrains(
       int instances, Vertx vertx) throws Exception {
     CountDownLatch arrived = new CountDownLatch(1);
-    start(
-        vertx,
-        instances,
-        0,
-        10_000,
-        1_000,
-        (v, router) ->
-            router
-                .get("/slow")
-                .handler(
-                    ctx -> {
-                      arrived.countDown();
-                      v.setTimer(300, id -> ctx.end("done"));
-                    }));
+    start(vertx, instances, 0, 10_000, 1_000, slowRoute(arrived));
     // Its defaults prefer HTTP/2 and ask for it with Upgrade: h2c on http:// URLs.
     java.net.http.HttpClient jdk = java.net.http.HttpClient.newBuilder().executor(clients).build();
     CompletableFuture<HttpResponse<String>> slow =
