@@ -143,14 +143,15 @@ final class Http2Switch {
    * needs: RFC 9113 deprecates this upgrade, and every HTTP/2 client also speaks HTTP/1.1).
    */
   Upgrade upgrade(HttpRequest request) {
-    if (!upgrades) {
+    HttpHeaders headers = request.headers();
+    // Every request head passes here: the common case returns before anything is allocated.
+    if (!upgrades
+        || !headers.containsValue(
+            HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, true)) {
       return null;
     }
-    HttpHeaders headers = request.headers();
     List<String> settings = headers.getAll(Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER);
-    if (!headers.containsValue(
-            HttpHeaderNames.UPGRADE, Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, true)
-        || !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+    if (!headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
         || !headers.containsValue(
             HttpHeaderNames.CONNECTION, Http2CodecUtil.HTTP_UPGRADE_SETTINGS_HEADER, true)
         || settings.size() != 1
