@@ -50,6 +50,7 @@ public final class Main {
       return Service.EXIT_STARTUP_FAILED;
     }
     Logging.useFormat(config.get(LifecycleOptions.LOG_FORMAT));
+    signals.warnIfIgnored();
     Metrics metrics = config.get(LifecycleOptions.METRICS_ENABLED) ? Metrics.prometheus() : null;
     // No classpath file cache: this service serves no files from the classpath, and the cache is a
     // temp directory Vert.x would create and then delete again on the way out.

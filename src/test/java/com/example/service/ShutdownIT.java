@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -91,7 +92,27 @@ class ShutdownIT {
       service.port();
       service.signal("INT");
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
-      assertThat(service.output()).contains("shutdown began (SIGINT)");
+      assertThat(service.output())
+          .contains("shutdown began (SIGINT)")
+          .doesNotContain("ignored: the parent process");
+    }
+  }
+
+  @Test
+  void aSignalInheritedAsIgnoredIsNamedInAWarningAtStartup() throws Exception {
+    // What a shell does to a job started with & from a script: SIGINT ignored, inherited by exec.
+    List<String> ignoringInt = List.of("env", "--ignore-signal=INT");
+    List<String> args = new ArrayList<>(List.of("-ea"));
+    args.addAll(ServiceProcess.testMain());
+    try (ServiceProcess service = ServiceProcess.java(ignoringInt, args, dir, Map.of())) {
+      service.port();
+      assertThat(service.output())
+          .contains("WARNING [shutdown] SIGINT ignored: the parent process started this one")
+          .contains("start it with env --default-signal=INT")
+          .doesNotContain("SIGTERM ignored");
+      // SIGTERM still works, and is the signal the warning leaves to stop it with.
+      service.signal("TERM");
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
     }
   }
 

@@ -1,8 +1,11 @@
 package com.example.service.lifecycle;
 
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.logging.Logger;
-import sun.misc.Signal;
 
 /**
  * Catches SIGTERM and SIGINT. The first one starts the graceful shutdown; a second one during it
@@ -11,6 +14,9 @@ import sun.misc.Signal;
  * <p>A JVM shutdown hook cannot do this: once hooks run, the JVM ignores further signals. Handling
  * the signals ourselves also keeps the shutdown ahead of the JVM's own hooks, so logging still
  * works while it runs.
+ *
+ * <p>The handlers are {@code sun.misc.Signal}'s (module {@code jdk.unsupported}, exported for
+ * exactly this), reached by reflection only because javac warns on every build that names it.
  */
 public final class ShutdownSignals {
 
@@ -20,19 +26,66 @@ public final class ShutdownSignals {
   private static final Logger LOG = Logger.getLogger("shutdown");
 
   private final CompletableFuture<String> first = new CompletableFuture<>();
+  private final List<String> ignored = new ArrayList<>();
 
   private ShutdownSignals() {}
 
   /**
    * Installs the handlers. A signal the process inherited as ignored (SIGINT for a job started with
-   * {@code &} from a script) stays ignored, as the shell intended.
+   * {@code &} from a script) stays ignored, as the parent asked: {@link #warnIfIgnored} says so.
    */
   public static ShutdownSignals install() {
     ShutdownSignals signals = new ShutdownSignals();
-    for (String name : new String[] {"TERM", "INT"}) {
-      Signal.handle(new Signal(name), signal -> signals.received("SIG" + signal.getName()));
+    try {
+      Class<?> signal = Class.forName("sun.misc.Signal");
+      Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
+      Method handle = signal.getMethod("handle", signal, handlerType);
+      Object ignore = handlerType.getField("SIG_IGN").get(null);
+      for (String name : new String[] {"TERM", "INT"}) {
+        Object handler =
+            Proxy.newProxyInstance(
+                ShutdownSignals.class.getClassLoader(),
+                new Class<?>[] {handlerType},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("handle")) {
+                    signals.received("SIG" + name);
+                    return null;
+                  }
+                  // Object's methods, should anything print or hash the handler.
+                  return switch (method.getName()) {
+                    case "hashCode" -> System.identityHashCode(proxy);
+                    case "equals" -> proxy == args[0];
+                    default -> "ShutdownSignals(SIG" + name + ")";
+                  };
+                });
+        // The JVM leaves an inherited SIG_IGN in place and answers SIG_IGN as the old handler.
+        if (handle.invoke(null, signal.getConstructor(String.class).newInstance(name), handler)
+            == ignore) {
+          signals.ignored.add("SIG" + name);
+        }
+      }
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("cannot install signal handlers: " + e, e);
     }
     return signals;
+  }
+
+  /**
+   * Logs one WARNING line if the parent process started this one with SIGTERM or SIGINT ignored:
+   * that signal then cannot stop the service, and nothing else would say why.
+   */
+  public void warnIfIgnored() {
+    if (!ignored.isEmpty()) {
+      String names = String.join(" and ", ignored);
+      LOG.warning(
+          names
+              + " ignored: the parent process started this one with "
+              + (ignored.size() == 1 ? "it" : "them")
+              + " ignored (a job started with & from a script), so "
+              + (ignored.size() == 1 ? "it does" : "they do")
+              + " not stop the service; start it with env --default-signal="
+              + String.join(",", ignored).replace("SIG", ""));
+    }
   }
 
   private void received(String name) {
