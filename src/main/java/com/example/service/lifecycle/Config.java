@@ -27,6 +27,11 @@ import java.util.function.Supplier;
  * property ({@code -DHTTP_PORT=9090}). Later sources win: file, then environment, then system
  * properties. Only declared keys are read from the environment, and the file may hold no other key,
  * so a key is declared in exactly one place: its {@link Key}.
+ *
+ * <p>A default, too, lives in one place: a key either has one in its declaration ({@link
+ * Key#orElse}) and the file sets it only to change it, or has none and must be set (in {@code
+ * conf/config.json}, or the environment). A file line that repeats a declared default stops
+ * startup, naming the key: two copies of a default drift apart.
  */
 public final class Config {
 
@@ -39,33 +44,47 @@ public final class Config {
   private static final long MAX_MS = 3_600_000;
 
   /**
-   * One configuration key: its name and how its text becomes a value.
+   * One configuration key: its name, how its text becomes a value, and its default if it has one.
    *
    * @param name the key, as written in the file and the environment
    * @param parse turns the text into a value, or throws {@link ConfigException} naming the key
    * @param fallback the value when no source sets the key; null if the key is required
+   * @param computed whether {@code fallback} depends on the machine (so a file may name its value)
    */
-  public record Key<T>(String name, Function<String, T> parse, Supplier<T> fallback) {
+  public record Key<T>(
+      String name, Function<String, T> parse, Supplier<T> fallback, boolean computed) {
 
-    /** The same key with a value computed when no source sets it. */
-    public Key<T> orElse(Supplier<T> fallback) {
-      return new Key<>(name, parse, fallback);
+    Key(String name, Function<String, T> parse) {
+      this(name, parse, null, false);
+    }
+
+    /** The same key with a default: the value when no source sets it. */
+    public Key<T> orElse(T value) {
+      return new Key<>(name, parse, () -> value, false);
+    }
+
+    /**
+     * The same key with a default computed at startup from the machine, such as its processor
+     * count. A file may set a key like this to any value.
+     */
+    public Key<T> orElseGet(Supplier<T> value) {
+      return new Key<>(name, parse, value, true);
     }
   }
 
   /** A non-blank string. */
   public static Key<String> text(String name) {
-    return new Key<>(name, raw -> raw, null);
+    return new Key<>(name, raw -> raw);
   }
 
   /** A file-system path. */
   public static Key<Path> path(String name) {
-    return new Key<>(name, Path::of, null);
+    return new Key<>(name, Path::of);
   }
 
   /** An integer from {@code min} to {@code max}. */
   public static Key<Integer> integer(String name, int min, int max) {
-    return new Key<>(name, raw -> (int) parseLong(name, raw, min, max), null);
+    return new Key<>(name, raw -> (int) parseLong(name, raw, min, max));
   }
 
   /** {@code true} or {@code false}. */
@@ -77,8 +96,7 @@ public final class Config {
             return Boolean.parseBoolean(raw);
           }
           throw new ConfigException("invalid " + name + "=" + raw + ": expected true or false");
-        },
-        null);
+        });
   }
 
   /** One of {@code values}, as written there. */
@@ -92,8 +110,7 @@ public final class Config {
           }
           throw new ConfigException(
               "invalid " + name + "=" + raw + ": expected one of " + String.join(", ", allowed));
-        },
-        null);
+        });
   }
 
   /** Milliseconds from 0 to one hour, as a {@link Duration}. */
@@ -103,7 +120,7 @@ public final class Config {
 
   /** Milliseconds from {@code min} to one hour, as a {@link Duration}. */
   public static Key<Duration> millis(String name, long min) {
-    return new Key<>(name, raw -> Duration.ofMillis(parseLong(name, raw, min, MAX_MS)), null);
+    return new Key<>(name, raw -> Duration.ofMillis(parseLong(name, raw, min, MAX_MS)));
   }
 
   private final Map<String, Object> values;
@@ -171,7 +188,7 @@ public final class Config {
         .compose(
             merged -> {
               try {
-                rejectUnknownFileKeys(vertx, file, names);
+                checkFileKeys(vertx, file, keys);
                 return Future.succeededFuture(from(merged, keys));
               } catch (ConfigException e) {
                 return Future.failedFuture(e);
@@ -202,15 +219,34 @@ public final class Config {
     }
   }
 
-  /** Typos in the file must not pass silently; the environment holds far more than our keys. */
-  private static void rejectUnknownFileKeys(Vertx vertx, Path file, List<String> names) {
+  /**
+   * Typos in the file must not pass silently (the environment holds far more than our keys), nor
+   * may the file repeat a default its key declares.
+   */
+  private static void checkFileKeys(Vertx vertx, Path file, List<Key<?>> keys) {
     if (!Files.isRegularFile(file)) {
       return;
     }
+    Map<String, Key<?>> declared = new HashMap<>();
+    keys.forEach(k -> declared.put(k.name(), k));
     JsonObject json = new JsonObject(vertx.fileSystem().readFileBlocking(file.toString()));
-    for (String key : json.fieldNames()) {
-      if (!names.contains(key)) {
-        throw new ConfigException("unknown key " + key + " in " + file);
+    for (String name : json.fieldNames()) {
+      Key<?> key = declared.get(name);
+      if (key == null) {
+        throw new ConfigException("unknown key " + name + " in " + file);
+      }
+      Object raw = json.getValue(name);
+      if (key.fallback() != null
+          && !key.computed()
+          && raw != null
+          && key.parse().apply(raw.toString().trim()).equals(key.fallback().get())) {
+        throw new ConfigException(
+            name
+                + "="
+                + raw
+                + " in "
+                + file
+                + " is the default its key declares: remove the line, so the default has one home");
       }
     }
   }

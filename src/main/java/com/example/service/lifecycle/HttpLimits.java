@@ -30,28 +30,28 @@ public record HttpLimits(
     int maxConnections) {
 
   public static final Config.Key<Duration> HTTP_HEAD_TIMEOUT_MS =
-      Config.millis("HTTP_HEAD_TIMEOUT_MS", 1).orElse(() -> Duration.ofSeconds(10));
+      Config.millis("HTTP_HEAD_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(10));
 
   /** Longer than the 60 s idle timeout of common proxies and load balancers (see README). */
   public static final Config.Key<Duration> HTTP_IDLE_TIMEOUT_MS =
-      Config.millis("HTTP_IDLE_TIMEOUT_MS", 1).orElse(() -> Duration.ofSeconds(75));
+      Config.millis("HTTP_IDLE_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(75));
 
   public static final Config.Key<Duration> HTTP_BODY_TIMEOUT_MS =
-      Config.millis("HTTP_BODY_TIMEOUT_MS", 1).orElse(() -> Duration.ofSeconds(30));
+      Config.millis("HTTP_BODY_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(30));
   public static final Config.Key<Duration> HTTP_WRITE_TIMEOUT_MS =
-      Config.millis("HTTP_WRITE_TIMEOUT_MS", 1).orElse(() -> Duration.ofSeconds(30));
+      Config.millis("HTTP_WRITE_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(30));
 
   /** Vert.x's own defaults, kept. */
   public static final Config.Key<Integer> HTTP_MAX_HEADER_BYTES =
-      Config.integer("HTTP_MAX_HEADER_BYTES", 1024, 1 << 20).orElse(() -> 8192);
+      Config.integer("HTTP_MAX_HEADER_BYTES", 1024, 1 << 20).orElse(8192);
 
   public static final Config.Key<Integer> HTTP_MAX_REQUEST_LINE_BYTES =
-      Config.integer("HTTP_MAX_REQUEST_LINE_BYTES", 256, 1 << 20).orElse(() -> 4096);
+      Config.integer("HTTP_MAX_REQUEST_LINE_BYTES", 256, 1 << 20).orElse(4096);
 
   public static final Config.Key<Integer> HTTP_MAX_BODY_BYTES =
-      Config.integer("HTTP_MAX_BODY_BYTES", 0, Integer.MAX_VALUE).orElse(() -> 1 << 20);
+      Config.integer("HTTP_MAX_BODY_BYTES", 0, Integer.MAX_VALUE).orElse(1 << 20);
   public static final Config.Key<Integer> HTTP_MAX_CONNECTIONS =
-      Config.integer("HTTP_MAX_CONNECTIONS", 1, 1_000_000).orElse(() -> 10_000);
+      Config.integer("HTTP_MAX_CONNECTIONS", 1, 1_000_000).orElse(10_000);
 
   /** The keys, in the order of the README's table. */
   public static final List<Config.Key<?>> KEYS =

@@ -32,45 +32,46 @@ public record LifecycleOptions(
     boolean http2,
     boolean http2Upgrade) {
 
-  public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST");
-  public static final Config.Key<Integer> HTTP_PORT = Config.integer("HTTP_PORT", 0, 65_535);
+  public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST").orElse("0.0.0.0");
+  public static final Config.Key<Integer> HTTP_PORT =
+      Config.integer("HTTP_PORT", 0, 65_535).orElse(8080);
 
   /** Defaults to the processors the JVM may use, which is container-aware. */
   public static final Config.Key<Integer> HTTP_INSTANCES =
       Config.integer("HTTP_INSTANCES", 1, 256)
-          .orElse(() -> Math.min(256, Runtime.getRuntime().availableProcessors()));
+          .orElseGet(() -> Math.min(256, Runtime.getRuntime().availableProcessors()));
 
-  public static final Config.Key<Duration> SHUTDOWN_DELAY_MS = Config.millis("SHUTDOWN_DELAY_MS");
+  public static final Config.Key<Duration> SHUTDOWN_DELAY_MS =
+      Config.millis("SHUTDOWN_DELAY_MS").orElse(Duration.ZERO);
   public static final Config.Key<Duration> SHUTDOWN_TIMEOUT_MS =
-      Config.millis("SHUTDOWN_TIMEOUT_MS");
-  public static final Config.Key<Duration> SHUTDOWN_IDLE_MS = Config.millis("SHUTDOWN_IDLE_MS");
+      Config.millis("SHUTDOWN_TIMEOUT_MS").orElse(Duration.ofSeconds(30));
+  public static final Config.Key<Duration> SHUTDOWN_IDLE_MS =
+      Config.millis("SHUTDOWN_IDLE_MS").orElse(Duration.ofSeconds(1));
 
   public static final Config.Key<Boolean> METRICS_ENABLED =
-      Config.bool("METRICS_ENABLED").orElse(() -> true);
+      Config.bool("METRICS_ENABLED").orElse(true);
 
   /**
    * The library's per-request HTTP metrics: off by default for their cost (see {@link Metrics}).
    */
   public static final Config.Key<Boolean> METRICS_HTTP_REQUESTS =
-      Config.bool("METRICS_HTTP_REQUESTS").orElse(() -> false);
+      Config.bool("METRICS_HTTP_REQUESTS").orElse(false);
 
   /** {@code text}: one line a person reads; {@code json}: one object per line for a log shipper. */
   public static final Config.Key<String> LOG_FORMAT =
-      Config.oneOf("LOG_FORMAT", "text", "json").orElse(() -> "text");
+      Config.oneOf("LOG_FORMAT", "text", "json").orElse("text");
 
-  public static final Config.Key<Boolean> ACCESS_LOG =
-      Config.bool("ACCESS_LOG").orElse(() -> false);
+  public static final Config.Key<Boolean> ACCESS_LOG = Config.bool("ACCESS_LOG").orElse(false);
 
   /** Cleartext HTTP/2 (h2c, prior knowledge) on the HTTP port, beside HTTP/1.1. */
-  public static final Config.Key<Boolean> HTTP2_ENABLED =
-      Config.bool("HTTP2_ENABLED").orElse(() -> true);
+  public static final Config.Key<Boolean> HTTP2_ENABLED = Config.bool("HTTP2_ENABLED").orElse(true);
 
   /**
    * Off by default: the JDK's HttpClient before JDK 24 asks for this upgrade with its defaults and
    * then fails its requests in flight on the drain's GOAWAY (see README).
    */
   public static final Config.Key<Boolean> HTTP2_UPGRADE =
-      Config.bool("HTTP2_UPGRADE").orElse(() -> false);
+      Config.bool("HTTP2_UPGRADE").orElse(false);
 
   /** The lifecycle's keys, in the order of the README's table. */
   public static final List<Config.Key<?>> KEYS = keys();

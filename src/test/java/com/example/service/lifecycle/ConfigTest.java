@@ -43,8 +43,8 @@ class ConfigTest {
 
   private static JsonObject valid() {
     return new JsonObject()
-        .put("HTTP_HOST", "0.0.0.0")
-        .put("HTTP_PORT", 8080)
+        .put("HTTP_HOST", "127.0.0.1")
+        .put("HTTP_PORT", 9090)
         .put("HTTP_INSTANCES", 2)
         .put("SHUTDOWN_DELAY_MS", 100)
         .put("SHUTDOWN_TIMEOUT_MS", 5000)
@@ -70,7 +70,7 @@ class ConfigTest {
     assertThat(options.timeout()).as("file only").isEqualTo(Duration.ofMillis(5000));
     assertThat(options.delay()).as("env over file").isEqualTo(Duration.ofMillis(250));
     assertThat(options.idleGrace()).as("sys over env and file").isEqualTo(Duration.ofMillis(777));
-    assertThat(options.port()).isEqualTo(8080);
+    assertThat(options.port()).isEqualTo(9090);
     assertThat(options.instances()).isEqualTo(2);
     assertThat(config.get(APP_PATH)).isEqualTo(Path.of("data/app.txt"));
   }
@@ -81,6 +81,30 @@ class ConfigTest {
     assertThatThrownBy(() -> Config.load(vertx, KEYS, new String[] {file.toString()}).await())
         .isInstanceOf(ConfigException.class)
         .hasMessage("unknown key SHUTDOWN_TIMOUT_MS in " + file);
+  }
+
+  @Test
+  void aFileLineRepeatingADeclaredDefaultIsAnErrorNamingIt(Vertx vertx) throws Exception {
+    Path file = file(valid().put("HTTP_PORT", 8080));
+    assertThatThrownBy(() -> Config.load(vertx, KEYS, new String[] {file.toString()}).await())
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "HTTP_PORT=8080 in "
+                + file
+                + " is the default its key declares: remove the line, so the default has one home");
+    // A default computed from the machine may be named: it differs from one machine to the next.
+    int processors = Math.min(256, Runtime.getRuntime().availableProcessors());
+    Path instances = file(valid().put("HTTP_INSTANCES", processors));
+    assertThat(Config.load(vertx, KEYS, new String[] {instances.toString()}).await()).isNotNull();
+  }
+
+  @Test
+  void aKeyWithADeclaredDefaultNeedsNoSource() {
+    JsonObject json = new JsonObject().put("APP_PATH", "data/app.txt");
+    LifecycleOptions options = LifecycleOptions.from(Config.from(json, KEYS));
+    assertThat(options.host()).isEqualTo("0.0.0.0");
+    assertThat(options.port()).isEqualTo(8080);
+    assertThat(options.timeout()).isEqualTo(Duration.ofSeconds(30));
   }
 
   @Test
