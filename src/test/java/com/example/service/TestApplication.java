@@ -80,14 +80,15 @@ final class TestApplication implements Application {
             ctx -> {
               long ms = Long.parseLong(ctx.request().getParam("ms", "0"));
               JsonObject job = new JsonObject().put("id", UUID.randomUUID().toString());
-              vertx
-                  .eventBus()
-                  .<JsonObject>request(
-                      Worker.ADDRESS,
-                      job.put("ms", ms),
-                      new DeliveryOptions().setSendTimeout(60_000))
-                  .onSuccess(reply -> ctx.json(reply.body()))
-                  .onFailure(err -> Responses.error(ctx.response(), 500, "job failed"));
+              Responses.reply(
+                  ctx,
+                  vertx
+                      .eventBus()
+                      .<JsonObject>request(
+                          Worker.ADDRESS,
+                          job.put("ms", ms),
+                          new DeliveryOptions().setSendTimeout(60_000))
+                      .map(Message::body));
             });
   }
 

@@ -3,8 +3,7 @@ package com.example.service.example;
 import com.example.service.lifecycle.Responses;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.util.UUID;
@@ -57,25 +56,13 @@ final class WorkHandler {
     JsonObject job = new JsonObject().put("id", UUID.randomUUID().toString()).put("ms", ms);
     // The event bus's default 30 s reply timeout would fail long jobs.
     DeliveryOptions delivery = new DeliveryOptions().setSendTimeout(ms + 30_000L);
-    vertx
-        .eventBus()
-        .<JsonObject>request(WorkerVerticle.ADDRESS, job, delivery)
-        .onSuccess(
-            reply -> {
-              // Shutdown may have answered 503 at its deadline already.
-              if (!ctx.response().ended() && !ctx.response().closed()) {
-                ctx.json(reply.body());
-              }
-            })
-        .onFailure(
-            err -> {
-              if (unavailable(err)) {
-                Responses.error(ctx.response(), 503, "service is shutting down");
-              } else if (!ctx.response().ended() && !ctx.response().closed()) {
-                // A real failure (the journal cannot write): the 500 handler logs its cause.
-                ctx.fail(500, err);
-              }
-            });
+    // A job fails only if the journal cannot write: a 500, logged with its cause.
+    Responses.reply(
+        ctx,
+        vertx
+            .eventBus()
+            .<JsonObject>request(WorkerVerticle.ADDRESS, job, delivery)
+            .map(Message::body));
   }
 
   private static int parseMs(String raw) {
@@ -88,9 +75,5 @@ final class WorkHandler {
     } catch (NumberFormatException e) {
       return -1;
     }
-  }
-
-  private static boolean unavailable(Throwable err) {
-    return err instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
   }
 }

@@ -391,7 +391,7 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
         firstRequest = false;
         open++;
         if (refusal == null && declaredLength(head) > maxBodyBytes) {
-          refusal = new BadRequest(413, "request body larger than " + maxBodyBytes + " bytes");
+          refusal = new BadRequest(413, settings.limits().bodyTooLarge());
         }
         if (refusal != null) {
           // Set here: Netty replaces the decoder result once the head is complete. Vert.x answers

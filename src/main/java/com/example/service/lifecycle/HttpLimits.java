@@ -65,6 +65,14 @@ public record HttpLimits(
           HTTP_MAX_BODY_BYTES,
           HTTP_MAX_CONNECTIONS);
 
+  /**
+   * What a client is told for a body over {@link #maxBodyBytes}: the same words whether the guard
+   * refused a declared length or a route's {@code BodyHandler} counted a chunked body past it.
+   */
+  public String bodyTooLarge() {
+    return "request body larger than " + maxBodyBytes + " bytes";
+  }
+
   /** Reads the limits from a configuration loaded with {@link #KEYS}. */
   public static HttpLimits from(Config config) {
     return new HttpLimits(

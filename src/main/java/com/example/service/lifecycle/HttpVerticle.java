@@ -157,7 +157,10 @@ final class HttpVerticle extends VerticleBase {
   }
 
   private void routingError(RoutingContext ctx, int status) {
-    String reason = HttpResponseStatus.valueOf(status).reasonPhrase().toLowerCase();
+    String reason =
+        status == 413
+            ? options.limits().bodyTooLarge()
+            : HttpResponseStatus.valueOf(status).reasonPhrase().toLowerCase();
     HttpServerRequest request = ctx.request();
     if (status >= 500) {
       // A real failure: one line with its causes, for the operator.
