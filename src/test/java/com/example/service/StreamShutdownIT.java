@@ -64,7 +64,7 @@ class StreamShutdownIT {
 
       assertThat(closeCode.get(10, TimeUnit.SECONDS)).isEqualTo((short) 1001);
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
-      assertThat(service.output()).contains("1 requests drained, 0 aborted; exit 0");
+      assertThat(service.output()).contains("1 request drained, 0 aborted; exit 0");
     }
   }
 
@@ -120,7 +120,7 @@ class StreamShutdownIT {
       assertThat(body.toString())
           .endsWith("event: reconnect\nretry: 1000\ndata: {\"reason\":\"shutting down\"}\n\n");
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
-      assertThat(service.output()).contains("1 requests drained, 0 aborted; exit 0");
+      assertThat(service.output()).contains("1 request drained, 0 aborted; exit 0");
     }
   }
 }

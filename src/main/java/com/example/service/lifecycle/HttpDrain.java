@@ -48,7 +48,17 @@ public final class HttpDrain {
    * @param drained requests answered after shutdown began
    * @param aborted requests answered 503 or cut off at the deadline
    */
-  public record Result(long drained, long aborted) {}
+  public record Result(long drained, long aborted) {
+
+    /** {@code "1 request drained, 0 aborted"}, as the log's lines say it. */
+    public String summary() {
+      return drained
+          + (drained == 1 ? " request" : " requests")
+          + " drained, "
+          + aborted
+          + " aborted";
+    }
+  }
 
   private final long idleGraceMs;
   private final String host;

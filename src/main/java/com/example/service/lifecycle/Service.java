@@ -203,13 +203,7 @@ public final class Service {
                         Logging.log(
                             LOG,
                             Level.INFO,
-                            "drained http in "
-                                + drainedMs
-                                + " ms: "
-                                + result.drained()
-                                + " requests drained, "
-                                + result.aborted()
-                                + " aborted",
+                            "drained http in " + drainedMs + " ms: " + result.summary(),
                             Map.of(
                                 "elapsed_ms", drainedMs,
                                 "drained", result.drained(),
@@ -239,10 +233,8 @@ public final class Service {
                   "shutdown complete in "
                       + tookMs
                       + " ms: "
-                      + result.drained()
-                      + " requests drained, "
-                      + result.aborted()
-                      + " aborted; exit "
+                      + result.summary()
+                      + "; exit "
                       + status,
                   Map.of(
                       "elapsed_ms",
