@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.vertx.core.Vertx;
@@ -254,12 +255,17 @@ class KubernetesManifestsTest {
     assertThat(user.find()).as("a numeric USER in the Dockerfile").isTrue();
     assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(Long.parseLong(user.group(1)));
 
-    // With a read-only root, every file the service writes (a *_PATH key) is on a volume.
-    List<String> mounts = c.getVolumeMounts().stream().map(m -> m.getMountPath() + "/").toList();
-    for (EnvVar e : c.getEnv()) {
-      if (e.getName().endsWith("_PATH")) {
-        assertThat(mounts).as(e.getName()).anyMatch(m -> e.getValue().startsWith(m));
-      }
+    // With a read-only root, data/ under the runtime image's working directory (its last
+    // WORKDIR), the one directory the service may write (Dockerfile), is a volume.
+    Matcher workdir =
+        Pattern.compile("(?m)^WORKDIR (\\S+)").matcher(Files.readString(Path.of("Dockerfile")));
+    String runtimeWorkdir = null;
+    while (workdir.find()) {
+      runtimeWorkdir = workdir.group(1);
     }
+    assertThat(runtimeWorkdir).as("a WORKDIR in the Dockerfile").isNotNull();
+    assertThat(c.getVolumeMounts())
+        .extracting(VolumeMount::getMountPath)
+        .contains(runtimeWorkdir + "/data");
   }
 }

@@ -48,8 +48,8 @@ public final class Metrics {
    * Makes a Vert.x instance that reports to this registry.
    *
    * @param httpRequests also the library's per-request HTTP server metrics; their route label is
-   *     the route's pattern ({@code /work}), never the raw path, so a client cannot make a series
-   *     per URL
+   *     the route's pattern ({@code /items/:name}), never the raw path, so a client cannot make a
+   *     series per URL
    */
   public Vertx vertx(VertxOptions options, boolean httpRequests) {
     MicrometerMetricsOptions metrics =
