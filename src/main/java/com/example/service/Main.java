@@ -24,7 +24,7 @@ public final class Main {
   private Main() {}
 
   /**
-   * Runs the example application. Replace it with yours here.
+   * Runs the application named below: name yours there.
    *
    * @param args optionally, the config file (else {@code CONFIG_PATH}, else conf/config.json)
    */

@@ -19,8 +19,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * event loop h2load counts no failure at all. With several, h2load's reconnects after the GOAWAYs
  * (connections opened after the signal, in bursts of up to 16) can be handed to a loop that has
  * just stopped accepting, which Vert.x answers with a bare HTTP/1.1 503 before any handler of the
- * server's runs; h2load counts that connection's requests as failed, never started (README, "What
- * remains"). A request lost on a connection h2load had already used would have a start time.
+ * server's runs; h2load counts that connection's requests as failed, never started
+ * (docs/shutdown.md, "What remains"). A request lost on a connection h2load had already used would
+ * have a start time.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class Http2LoadShutdownIT {

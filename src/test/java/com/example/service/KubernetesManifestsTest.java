@@ -148,7 +148,7 @@ class KubernetesManifestsTest {
     Container c = pod.getContainers().get(0);
     long delayMs = Long.parseLong(env(c, "SHUTDOWN_DELAY_MS"));
     long timeoutMs = Long.parseLong(env(c, "SHUTDOWN_TIMEOUT_MS"));
-    // The service exits within delay + timeout + 500 ms (README, "One deadline").
+    // The service exits within delay + timeout + 500 ms (docs/shutdown.md, "One deadline").
     assertThat(pod.getTerminationGracePeriodSeconds() * 1000)
         .as("terminationGracePeriodSeconds covers delay + timeout + margin")
         .isGreaterThanOrEqualTo(delayMs + timeoutMs + 500);

@@ -66,7 +66,8 @@ class LoadShutdownIT {
       if (instances == 1) {
         assertThat(load.failures(true)).as("failed on connections opened after SIGTERM").isZero();
       } else {
-        // The residual with several event loops (README, "What remains"): one to three resets in
+        // The residual with several event loops (docs/shutdown.md, "What remains"): one to three
+        // resets in
         // about 20,000 attempts, not yet explained.
         assertThat(load.failures(true))
             .as("failed on connections opened after SIGTERM")

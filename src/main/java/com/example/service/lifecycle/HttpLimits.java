@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * How long a client may take and how much it may send: what keeps one client from holding a
  * connection, a loop or the shutdown hostage. Every key has a default a production service can
- * ship; the README's "Limits and timeouts" section says what a client gets for each.
+ * ship; docs/limits.md says what a client gets for each.
  *
  * @param headTimeout a connection must deliver a complete request head within this, counted from
  *     its first byte (or from the accept, for a connection's first request)
@@ -32,7 +32,9 @@ public record HttpLimits(
   public static final Config.Key<Duration> HTTP_HEAD_TIMEOUT_MS =
       Config.millis("HTTP_HEAD_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(10));
 
-  /** Longer than the 60 s idle timeout of common proxies and load balancers (see README). */
+  /**
+   * Longer than the 60 s idle timeout of common proxies and load balancers (see docs/limits.md).
+   */
   public static final Config.Key<Duration> HTTP_IDLE_TIMEOUT_MS =
       Config.millis("HTTP_IDLE_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(75));
 

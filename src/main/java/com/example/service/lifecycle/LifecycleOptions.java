@@ -68,7 +68,7 @@ public record LifecycleOptions(
 
   /**
    * Off by default: the JDK's HttpClient before JDK 24 asks for this upgrade with its defaults and
-   * then fails its requests in flight on the drain's GOAWAY (see README).
+   * then fails its requests in flight on the drain's GOAWAY (see docs/shutdown.md).
    */
   public static final Config.Key<Boolean> HTTP2_UPGRADE =
       Config.bool("HTTP2_UPGRADE").orElse(false);

@@ -60,7 +60,7 @@ public final class Metrics {
             // Without an address label (unbounded with request-reply) its handler gauges collide.
             .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
     if (!httpRequests) {
-      // More than a default may cost on a trivial route (README, "Metrics and logs").
+      // More than a default may cost on a trivial route (docs/observability.md).
       metrics.addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
     }
     return Vertx.builder()

@@ -10,7 +10,7 @@ import io.vertx.ext.web.RoutingContext;
  * SHUTDOWN_IDLE_MS}; the socket then counts as drained.
  *
  * <pre>{@code
- * router.get("/ws/echo").handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));
+ * router.get("/ws").handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));
  * }</pre>
  */
 public interface WebSocketRoute extends Handler<RoutingContext> {
