@@ -11,8 +11,6 @@ import com.example.service.lifecycle.ShutdownSignals;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -40,9 +38,7 @@ public final class Main {
     // Startup: configuration first, as it says how Vert.x is made (metrics on or off).
     Config config;
     try {
-      List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
-      keys.addAll(application.keys());
-      config = Config.load(keys, args);
+      config = Config.load(LifecycleOptions.keysWith(application), args);
     } catch (Exception e) {
       // Without a configuration, the environment still says how a log shipper reads this line.
       Logging.useFormat(System.getProperty("LOG_FORMAT", System.getenv("LOG_FORMAT")));

@@ -73,8 +73,6 @@ class InProcessShutdownIT {
       long idleMs,
       BiConsumer<Vertx, Router> routes) {
     Application application = new TestApplication(routes);
-    List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
-    keys.addAll(application.keys());
     JsonObject json =
         new JsonObject()
             .put("HTTP_HOST", "127.0.0.1")
@@ -85,7 +83,9 @@ class InProcessShutdownIT {
             .put("SHUTDOWN_IDLE_MS", idleMs)
             .put("RECORD_PATH", ServiceProcess.records(dir).toString())
             .mergeIn(overrides);
-    service = Service.start(vertx, application, Config.from(json, keys)).await();
+    service =
+        Service.start(vertx, application, Config.from(json, LifecycleOptions.keysWith(application)))
+            .await();
     port = service.httpPort();
     return service;
   }

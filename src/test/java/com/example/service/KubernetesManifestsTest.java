@@ -208,8 +208,6 @@ class KubernetesManifestsTest {
     Vertx vertx = metrics.vertx(new VertxOptions(), false);
     HttpClient http = HttpClient.newBuilder().executor(Executors.newSingleThreadExecutor()).build();
     try {
-      List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
-      keys.addAll(new TestApplication().keys());
       JsonObject json =
           new JsonObject()
               .put("HTTP_HOST", "127.0.0.1")
@@ -220,7 +218,12 @@ class KubernetesManifestsTest {
               .put("SHUTDOWN_IDLE_MS", 100)
               .put("RECORD_PATH", Files.createTempFile("records", ".txt").toString());
       Service running =
-          Service.start(vertx, new TestApplication(), Config.from(json, keys), metrics).await();
+          Service.start(
+                  vertx,
+                  new TestApplication(),
+                  Config.from(json, LifecycleOptions.keysWith(new TestApplication())),
+                  metrics)
+              .await();
       for (String path : paths) {
         HttpResponse<String> response =
             http.send(

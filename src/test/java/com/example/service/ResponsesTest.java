@@ -22,7 +22,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -76,8 +75,6 @@ class ResponsesTest {
   void start(Vertx vertx) {
     Logger.getLogger("http").addHandler(capture);
     Application application = new TestApplication(ResponsesTest::routes);
-    List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
-    keys.addAll(application.keys());
     JsonObject json =
         new JsonObject()
             .put("HTTP_HOST", "127.0.0.1")
@@ -85,7 +82,9 @@ class ResponsesTest {
             .put("HTTP_INSTANCES", 1)
             .put("HTTP_MAX_BODY_BYTES", MAX_BODY)
             .put("RECORD_PATH", dir.resolve("records.txt").toString());
-    Service service = Service.start(vertx, application, Config.from(json, keys)).await();
+    Service service =
+        Service.start(vertx, application, Config.from(json, LifecycleOptions.keysWith(application)))
+            .await();
     base = "http://127.0.0.1:" + service.httpPort();
   }
 

@@ -76,6 +76,15 @@ public record LifecycleOptions(
   /** The lifecycle's keys, in the order of the README's table. */
   public static final List<Config.Key<?>> KEYS = keys();
 
+  /**
+   * The keys a service running {@code application} reads: the lifecycle's, then the application's.
+   */
+  public static List<Config.Key<?>> keysWith(Application application) {
+    List<Config.Key<?>> keys = new ArrayList<>(KEYS);
+    keys.addAll(application.keys());
+    return keys;
+  }
+
   private static List<Config.Key<?>> keys() {
     List<Config.Key<?>> keys =
         new ArrayList<>(

@@ -41,9 +41,7 @@ class ExampleApplicationTest {
   @TempDir Path dir;
 
   private static List<Config.Key<?>> keys() {
-    List<Config.Key<?>> keys = new ArrayList<>(LifecycleOptions.KEYS);
-    keys.addAll(new ExampleApplication().keys());
-    return keys;
+    return LifecycleOptions.keysWith(new ExampleApplication());
   }
 
   private Service start(Vertx vertx) {
