@@ -105,6 +105,7 @@ final class Http2Switch {
   private final Handler<Throwable> errors;
   private final String origin;
   private final boolean upgrades;
+  private final Supplier<Http2Timeouts> timeouts;
 
   /**
    * @param server the HTTP/1 server whose routes ({@code requestHandler}) HTTP/2 streams reach
@@ -112,6 +113,7 @@ final class Http2Switch {
    * @param invalidRequests for a stream Vert.x cannot parse
    * @param errors for a connection's failures (a client's protocol error, say)
    * @param upgrades whether {@link #upgrade} takes {@code Upgrade: h2c} requests
+   * @param timeouts makes each HTTP/2 connection's time limits
    */
   Http2Switch(
       HttpServer server,
@@ -119,7 +121,8 @@ final class Http2Switch {
       HttpServerOptions options,
       Handler<HttpServerRequest> invalidRequests,
       Handler<Throwable> errors,
-      boolean upgrades) {
+      boolean upgrades,
+      Supplier<Http2Timeouts> timeouts) {
     this.server = server;
     this.context = (ContextInternal) context;
     this.options = options;
@@ -127,6 +130,7 @@ final class Http2Switch {
     this.errors = errors;
     this.origin = "http://" + options.getHost() + ":" + options.getPort();
     this.upgrades = upgrades;
+    this.timeouts = timeouts;
   }
 
   /**
@@ -199,6 +203,14 @@ final class Http2Switch {
     return settings;
   }
 
+  /** The time limits {@link #switchPipeline} installed on an HTTP/2 connection. */
+  static Http2Timeouts timeouts(HttpConnection http2) {
+    return ((HttpServerConnection) http2)
+        .channelHandlerContext()
+        .pipeline()
+        .get(Http2Timeouts.class);
+  }
+
   /**
    * Replaces the HTTP/1 handlers after the decoder with Vert.x's HTTP/2 connection handler; the
    * decoder then removes itself, passing the preface on. {@code connections} is told of the new
@@ -241,6 +253,8 @@ final class Http2Switch {
         }
       }
       pipeline.replace("handler", "handler", http2);
+      // Before the upgrade's stream 1 exists, so that it counts as open.
+      pipeline.addBefore("handler", Http2Timeouts.NAME, timeouts.get());
       if (upgrade != null) {
         // Stream 1 is the upgrade request, half-closed by the client; its HEADERS follow.
         SERVER_UPGRADE.invoke(http2, pipeline.context(http2), upgrade.settings());

@@ -85,7 +85,12 @@ final class HttpVerticle extends VerticleBase {
                 serverOptions,
                 this::invalidRequest,
                 err -> clientErrors.record(Level.INFO, "HTTP/2 connection error", causes(err)),
-                options.http2Upgrade())
+                options.http2Upgrade(),
+                () ->
+                    new Http2Timeouts(
+                        limits.headTimeout().toNanos(),
+                        limits.idleTimeout().toNanos(),
+                        (kind, client) -> clientErrors.record(Level.INFO, kind, client)))
             : null;
     LoopDrain loop =
         new LoopDrain(

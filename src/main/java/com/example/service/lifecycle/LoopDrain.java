@@ -159,7 +159,11 @@ final class LoopDrain implements Handler<RoutingContext> {
       return;
     }
     Conn conn = new Conn(connection, connection instanceof Http2ServerConnection);
-    if (!conn.http2) {
+    if (conn.http2) {
+      // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
+      // served.
+      Http2Switch.timeouts(connection).onIdle(() -> closeWhenIdle(conn));
+    } else {
       conn.guard =
           ConnectionGuard.install(
               connection, guard, this::lost, upgrade -> toHttp2(conn, upgrade), () -> closed(conn));
@@ -556,9 +560,14 @@ final class LoopDrain implements Handler<RoutingContext> {
     }
     if (conn.http2) {
       // The second GOAWAY names the last stream the client opened; Netty then closes the
-      // connection when its last stream ends (or at the deadline).
+      // connection when its last stream ends (or at the deadline; before a drain, a connection
+      // gone idle gives a stream opened between the GOAWAYs as long as an idle connection lasts).
       conn.connection.goAway(0, -1);
-      conn.connection.shutdown(deadline.untilMs(deadline.componentsMs()), MILLISECONDS);
+      conn.connection.shutdown(
+          deadline != null
+              ? deadline.untilMs(deadline.componentsMs())
+              : guard.limits().idleTimeout().toMillis(),
+          MILLISECONDS);
       return;
     }
     conn.guard.closeWhenFlushed(afterResponse);

@@ -1,0 +1,303 @@
+package com.example.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * HTTP/2 clients (prior knowledge) that misbehave, against the service as a process, written frame
+ * by frame on raw sockets: the head and idle timeouts hold them as they hold HTTP/1.1 clients, a
+ * stream opened while an idle connection is told to go is served, and a flood Netty cuts is one
+ * short log line. One process serves every test here; none may put a stack trace in its log.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class Http2HostileClientIT {
+
+  static final int HEAD_TIMEOUT_MS = 2000;
+  static final int IDLE_TIMEOUT_MS = 3000;
+  static final int GRACE_MS = 1000;
+  static final int CONNECTIONS = 20;
+
+  /** How long past a timeout a close may come on a loaded 2-core machine; generous on purpose. */
+  static final int SLACK_MS = 5000;
+
+  static final int HEADERS = 0x1;
+  static final int SETTINGS = 0x4;
+  static final int PING = 0x6;
+  static final int GOAWAY = 0x7;
+  static final int END_STREAM = 0x1;
+  static final int END_HEADERS = 0x4;
+
+  /** HPACK for :method GET, :scheme http, :path / (static table), then :authority "x". */
+  static final byte[] GET_ROOT = {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'x'};
+
+  @TempDir static Path dir;
+  static ServiceProcess service;
+  static int port;
+
+  @BeforeAll
+  static void start() throws Exception {
+    service =
+        ServiceProcess.start(
+                dir,
+                Map.of(
+                    "HTTP_HEAD_TIMEOUT_MS", "" + HEAD_TIMEOUT_MS,
+                    "HTTP_IDLE_TIMEOUT_MS", "" + IDLE_TIMEOUT_MS,
+                    "SHUTDOWN_IDLE_MS", "" + GRACE_MS))
+            .quiet();
+    port = service.port();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    service.sigterm();
+    assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
+    assertThat(service.output()).doesNotContain("\tat ").doesNotContain("SEVERE");
+  }
+
+  /** One raw HTTP/2 connection. */
+  static final class H2 implements AutoCloseable {
+    final Socket socket = new Socket();
+    final DataInputStream in;
+    final OutputStream out;
+
+    H2(int receiveBuffer) throws IOException {
+      if (receiveBuffer > 0) {
+        socket.setReceiveBufferSize(receiveBuffer);
+      }
+      socket.connect(new InetSocketAddress("127.0.0.1", port));
+      socket.setSoTimeout(IDLE_TIMEOUT_MS + GRACE_MS + SLACK_MS);
+      in = new DataInputStream(socket.getInputStream());
+      out = socket.getOutputStream();
+    }
+
+    static H2 handshake() throws IOException {
+      H2 h2 = new H2(0);
+      h2.write(preface());
+      h2.write(frame(SETTINGS, 0, 0, new byte[0]));
+      return h2;
+    }
+
+    static byte[] preface() {
+      return "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    void write(byte[] bytes) throws IOException {
+      out.write(bytes);
+      out.flush();
+    }
+
+    /** The next frame from the server, or null once it closed the connection. */
+    Frame read() throws IOException {
+      try {
+        int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+        int type = in.readUnsignedByte();
+        int flags = in.readUnsignedByte();
+        int stream = in.readInt() & 0x7fffffff;
+        byte[] payload = new byte[length];
+        in.readFully(payload);
+        return new Frame(type, flags, stream, payload);
+      } catch (EOFException | java.net.SocketException closed) {
+        return null;
+      }
+    }
+
+    /** Reads frames until the server closes; every frame it sent, in order. */
+    List<Frame> readUntilClosed() throws IOException {
+      List<Frame> frames = new ArrayList<>();
+      for (Frame f = read(); f != null; f = read()) {
+        frames.add(f);
+      }
+      return frames;
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  record Frame(int type, int flags, int stream, byte[] payload) {
+    int goAwayLastStream() {
+      return ByteBuffer.wrap(payload).getInt() & 0x7fffffff;
+    }
+  }
+
+  static byte[] frame(int type, int flags, int stream, byte[] payload) {
+    ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
+    frame.put((byte) (payload.length >>> 16)).putShort((short) payload.length);
+    frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
+    return frame.array();
+  }
+
+  private static List<Integer> types(List<Frame> frames) {
+    return frames.stream().map(Frame::type).toList();
+  }
+
+  private static void assertStillServing() throws Exception {
+    try (RawHttp conn = new RawHttp("127.0.0.1", port, 10_000)) {
+      assertThat(conn.get("/hello").status()).as("still serving").isEqualTo(200);
+    }
+  }
+
+  /** Opens one connection and misbehaves on it. */
+  private interface Misbehaviour {
+    H2 open() throws Exception;
+  }
+
+  /** Milliseconds from {@code since} until each connection was closed by the server. */
+  private static List<Long> closedAfter(List<H2> conns, long since) throws IOException {
+    List<Long> ms = new ArrayList<>();
+    for (H2 h2 : conns) {
+      List<Frame> frames = h2.readUntilClosed();
+      ms.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since));
+      assertThat(types(frames)).as("a GOAWAY before the close").contains(GOAWAY);
+      h2.close();
+    }
+    return ms;
+  }
+
+  /** {@code CONNECTIONS} connections, each misbehaving. */
+  private static List<H2> open(Misbehaviour misbehaviour) throws Exception {
+    List<H2> conns = new ArrayList<>();
+    for (int i = 0; i < CONNECTIONS; i++) {
+      conns.add(misbehaviour.open());
+    }
+    return conns;
+  }
+
+  @Test
+  void silentConnectionsAfterTheirSettingsAreToldToGoAndClosedAfterTheIdleTimeout()
+      throws Exception {
+    long since = System.nanoTime();
+    List<H2> conns = open(H2::handshake);
+
+    List<Long> closed = closedAfter(conns, since);
+
+    // Told to go at the idle timeout (GOAWAY + PING); closed after the grace, as no PING ack came.
+    assertThat(closed)
+        .allSatisfy(
+            ms ->
+                assertThat(ms)
+                    .isBetween(
+                        (long) IDLE_TIMEOUT_MS - 100,
+                        (long) IDLE_TIMEOUT_MS + GRACE_MS + SLACK_MS));
+    assertStillServing();
+  }
+
+  @Test
+  void aStreamOpenedWhileAnIdleConnectionIsToldToGoIsServed() throws Exception {
+    try (H2 h2 = H2.handshake()) {
+      Frame first;
+      do {
+        first = h2.read();
+      } while (first != null && first.type() != GOAWAY);
+      assertThat(first).as("the first GOAWAY").isNotNull();
+      assertThat(first.goAwayLastStream()).isEqualTo(Integer.MAX_VALUE);
+
+      h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+      List<Frame> rest = h2.readUntilClosed();
+
+      assertThat(rest)
+          .as("a response on stream 1 before the close")
+          .anyMatch(f -> f.type() == HEADERS && f.stream() == 1);
+      assertThat(rest).anyMatch(f -> f.type() == GOAWAY && f.goAwayLastStream() == 1);
+    }
+  }
+
+  @Test
+  void aHeaderBlockNeverEndedIsClosedWithAGoawayAtTheHeadTimeout() throws Exception {
+    long since = System.nanoTime();
+    List<H2> conns =
+        open(
+            () -> {
+              H2 h2 = H2.handshake();
+              // No END_HEADERS, and no CONTINUATION ever follows.
+              h2.write(frame(HEADERS, END_STREAM, 1, GET_ROOT));
+              return h2;
+            });
+
+    List<Long> closed = closedAfter(conns, since);
+
+    assertThat(closed)
+        .allSatisfy(
+            ms ->
+                assertThat(ms)
+                    .isBetween((long) HEAD_TIMEOUT_MS - 100, (long) HEAD_TIMEOUT_MS + SLACK_MS));
+    assertThat(service.output()).contains("HTTP/2 request head timeout, closed");
+    assertStillServing();
+  }
+
+  @Test
+  void aHeaderBlockTrickledAByteEvery300MsIsClosedAtTheHeadTimeout() throws Exception {
+    List<H2> conns = open(H2::handshake);
+    byte[] headers = frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT);
+    long since = System.nanoTime();
+    // The frame takes 15 × 300 ms = 4.5 s to send: past the head timeout, though every byte is
+    // progress.
+    int sent = 0;
+    try {
+      for (; sent < headers.length; sent++) {
+        for (H2 h2 : conns) {
+          h2.write(new byte[] {headers[sent]});
+        }
+        Thread.sleep(300);
+      }
+    } catch (IOException closedByServer) {
+      // expected: the server closed before the frame was whole
+    }
+
+    List<Long> closed = closedAfter(conns, since);
+
+    assertThat(sent).as("bytes sent before the close").isLessThan(headers.length);
+    assertThat(closed)
+        .allSatisfy(ms -> assertThat(ms).isLessThan((long) HEAD_TIMEOUT_MS + SLACK_MS));
+    assertStillServing();
+  }
+
+  @Test
+  void aControlFrameFloodFromAClientThatDoesNotReadIsCutWithOneShortLogLine() throws Exception {
+    byte[] ping = frame(PING, 0, 0, new byte[8]);
+    byte[] pings = new byte[ping.length * 1000];
+    for (int i = 0; i < 1000; i++) {
+      System.arraycopy(ping, 0, pings, i * ping.length, ping.length);
+    }
+    try (H2 h2 = new H2(4096)) {
+      h2.write(H2.preface());
+      h2.write(frame(SETTINGS, 0, 0, new byte[0]));
+      boolean cut = false;
+      // At most a million PINGs (17 MB); the server cuts the connection long before.
+      for (int i = 0; i < 1000 && !cut; i++) {
+        try {
+          h2.write(pings);
+        } catch (IOException e) {
+          cut = true;
+        }
+      }
+      assertThat(cut).as("the server cut the flood").isTrue();
+    }
+    service.awaitLine(l -> l.contains("outstanding control frames")).get(10, TimeUnit.SECONDS);
+    assertThat(service.output())
+        .contains(
+            "HTTP/2 connection error: Http2Exception: Maximum number 10000 of outstanding control frames reached");
+    assertStillServing();
+  }
+}

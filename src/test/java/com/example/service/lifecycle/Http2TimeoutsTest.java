@@ -1,0 +1,196 @@
+package com.example.service.lifecycle;
+
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
+import io.netty.handler.codec.http2.Http2FrameAdapter;
+import io.netty.handler.codec.http2.Http2Stream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Http2Timeouts} in front of Netty's own HTTP/2 server codec, fed frames byte by byte where
+ * it matters, on a clock the test moves.
+ */
+class Http2TimeoutsTest {
+
+  private static final long HEAD_MS = 2_000;
+  private static final long IDLE_MS = 3_000;
+
+  private static final int HEADERS = 0x1;
+  private static final int SETTINGS = 0x4;
+  private static final int GOAWAY = 0x7;
+  private static final int CONTINUATION = 0x9;
+  private static final int END_STREAM = 0x1;
+  private static final int END_HEADERS = 0x4;
+
+  /** HPACK for :method GET, :scheme http, :path / (static table indexes 2, 6, 4). */
+  private static final byte[] GET_ROOT = {(byte) 0x82, (byte) 0x86, (byte) 0x84};
+
+  private final List<String> errors = new ArrayList<>();
+  private final AtomicInteger idles = new AtomicInteger();
+  private EmbeddedChannel channel;
+  private Http2ConnectionHandler codec;
+
+  @BeforeEach
+  void connect() {
+    codec =
+        new Http2ConnectionHandlerBuilder()
+            .server(true)
+            .frameListener(new Http2FrameAdapter())
+            .build();
+    channel = new EmbeddedChannel();
+    channel.freezeTime();
+    channel.pipeline().addLast("handler", codec);
+    Http2Timeouts timeouts =
+        new Http2Timeouts(
+            MILLISECONDS.toNanos(HEAD_MS),
+            MILLISECONDS.toNanos(IDLE_MS),
+            (kind, client) -> errors.add(kind));
+    timeouts.onIdle(idles::incrementAndGet);
+    channel.pipeline().addBefore("handler", Http2Timeouts.NAME, timeouts);
+  }
+
+  private static ByteBuf frame(int type, int flags, int stream, byte[] payload) {
+    ByteBuf frame = Unpooled.buffer(9 + payload.length);
+    frame.writeMedium(payload.length).writeByte(type).writeByte(flags).writeInt(stream);
+    return frame.writeBytes(payload);
+  }
+
+  private static ByteBuf handshake() {
+    return Unpooled.wrappedBuffer(
+        Http2CodecUtil.connectionPrefaceBuf(), frame(SETTINGS, 0, 0, new byte[0]));
+  }
+
+  private void send(ByteBuf bytes) {
+    channel.writeInbound(bytes);
+  }
+
+  /** Sends {@code bytes} one at a time, {@code everyMs} apart. */
+  private void trickle(ByteBuf bytes, long everyMs) {
+    while (bytes.isReadable() && channel.isOpen()) {
+      send(bytes.readRetainedSlice(1));
+      advance(everyMs);
+    }
+    bytes.release();
+  }
+
+  private void advance(long ms) {
+    channel.advanceTimeBy(ms, MILLISECONDS);
+    channel.runScheduledPendingTasks();
+    channel.runPendingTasks();
+  }
+
+  /** The type of every frame the server wrote, in order (a frame may span several buffers). */
+  private List<Integer> framesWritten() {
+    ByteBuf all = Unpooled.buffer();
+    for (ByteBuf out = channel.readOutbound(); out != null; out = channel.readOutbound()) {
+      all.writeBytes(out);
+      out.release();
+    }
+    List<Integer> types = new ArrayList<>();
+    while (all.readableBytes() >= 9) {
+      int length = all.readUnsignedMedium();
+      types.add((int) all.readUnsignedByte());
+      all.skipBytes(5 + length);
+    }
+    return types;
+  }
+
+  @Test
+  void aHandshakeThatStopsAfterThePrefaceIsClosedAtTheHeadTimeout() {
+    send(Unpooled.wrappedBuffer(Http2CodecUtil.connectionPrefaceBuf()));
+    advance(HEAD_MS - 1);
+    assertThat(channel.isOpen()).isTrue();
+
+    advance(1);
+
+    assertThat(channel.isOpen()).isFalse();
+    assertThat(errors).containsExactly("HTTP/2 preface and SETTINGS timeout, closed");
+  }
+
+  @Test
+  void aCompleteHandshakeIsNotTimedOut() {
+    send(handshake());
+    advance(HEAD_MS * 2 - IDLE_MS / 2);
+    assertThat(channel.isOpen()).isTrue();
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
+  void aHeaderBlockWithoutItsEndIsClosedWithAGoawayAtTheHeadTimeout() {
+    send(handshake());
+    framesWritten();
+    send(frame(HEADERS, END_STREAM, 1, GET_ROOT)); // no END_HEADERS, and no CONTINUATION follows
+    advance(HEAD_MS - 1);
+    assertThat(channel.isOpen()).isTrue();
+
+    advance(1);
+
+    assertThat(framesWritten()).contains(GOAWAY);
+    assertThat(channel.isOpen()).isFalse();
+    assertThat(errors).containsExactly("HTTP/2 request head timeout, closed");
+  }
+
+  @Test
+  void aHeaderBlockTrickledAByteAtATimeIsTimedOutFromItsFirstByte() {
+    send(handshake());
+    // Each byte is progress, as each is to a read-idle timeout; the block as a whole is late.
+    trickle(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT), 300);
+
+    assertThat(channel.isOpen()).isFalse();
+    assertThat(errors).containsExactly("HTTP/2 request head timeout, closed");
+  }
+
+  @Test
+  void aHeaderBlockEndedByItsContinuationInTimeOpensAStream() {
+    send(handshake());
+    send(frame(HEADERS, END_STREAM, 1, new byte[] {(byte) 0x82}));
+    advance(HEAD_MS / 2);
+    send(frame(CONTINUATION, END_HEADERS, 1, new byte[] {(byte) 0x86, (byte) 0x84}));
+    advance(HEAD_MS);
+
+    assertThat(channel.isOpen()).isTrue();
+    assertThat(errors).isEmpty();
+    assertThat(codec.connection().numActiveStreams()).isEqualTo(1);
+  }
+
+  @Test
+  void aConnectionWithNoOpenStreamIsToldToGoAfterTheIdleTimeout() {
+    send(handshake());
+    advance(IDLE_MS - 1);
+    assertThat(idles).hasValue(0);
+
+    advance(1);
+
+    assertThat(idles).hasValue(1);
+    advance(IDLE_MS * 2);
+    assertThat(idles).as("once").hasValue(1);
+  }
+
+  @Test
+  void anOpenStreamKeepsTheConnectionFromIdlingAndTheIdleTimeCountsFromItsClose() {
+    send(handshake());
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    advance(IDLE_MS * 2);
+    assertThat(idles).hasValue(0);
+
+    Http2Stream stream = codec.connection().stream(1);
+    stream.close();
+    advance(IDLE_MS - 1);
+    assertThat(idles).hasValue(0);
+    advance(1);
+
+    assertThat(idles).hasValue(1);
+    assertThat(errors).isEmpty();
+  }
+}
