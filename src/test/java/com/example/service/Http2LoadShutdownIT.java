@@ -16,12 +16,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * SIGTERM in the middle of closed-loop HTTP/2 load from h2load (16 connections, 10 concurrent
  * streams each, prior knowledge). No request h2load sent may fail, time out or get a 5xx. With one
- * event loop h2load counts no failure at all. With several, h2load's reconnects after the GOAWAYs
- * (connections opened after the signal, in bursts of up to 16) can be handed to a loop that has
- * just stopped accepting, which Vert.x answers with a bare HTTP/1.1 503 before any handler of the
- * server's runs; h2load counts that connection's requests as failed, never started
- * (docs/shutdown.md, "What remains"). A request lost on a connection h2load had already used would
- * have a start time.
+ * event loop h2load counts no failure at all. With several, a reconnect after the GOAWAYs
+ * (connections opened after the signal, in bursts of up to 16) can still, now and then, be caught
+ * in the kernel's accept queue as the socket closes, and h2load counts that connection's requests
+ * as failed, never started: 10 in 2 of 11 runs by hand with 4 loops, where it was 0 to 90 per run
+ * before the loops stopped leaving the acceptor one by one (docs/shutdown.md, "What remains"). A
+ * request lost on a connection h2load had already used would have a start time.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class Http2LoadShutdownIT {
@@ -77,6 +77,8 @@ class Http2LoadShutdownIT {
         if (instances == 1) {
           assertThat(counts.failed()).as("failed").isZero();
           assertThat(counts.errored()).as("errored").isZero();
+        } else {
+          assertThat(counts.failed()).as("failed, never started").isLessThanOrEqualTo(2L * STREAMS);
         }
         assertThat(counts.status5xx()).as("5xx").isZero();
         assertThat(status).isZero();

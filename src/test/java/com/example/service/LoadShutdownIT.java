@@ -63,16 +63,7 @@ class LoadShutdownIT {
               + " "
               + load.json());
       assertThat(load.failures(false)).as("failed on connections opened before SIGTERM").isZero();
-      if (instances == 1) {
-        assertThat(load.failures(true)).as("failed on connections opened after SIGTERM").isZero();
-      } else {
-        // The residual with several event loops (docs/shutdown.md, "What remains"): one to three
-        // resets in
-        // about 20,000 attempts, not yet explained.
-        assertThat(load.failures(true))
-            .as("failed on connections opened after SIGTERM")
-            .isLessThanOrEqualTo(5);
-      }
+      assertThat(load.failures(true)).as("failed on connections opened after SIGTERM").isZero();
       assertThat(status).isZero();
       if (path.startsWith("/job")) {
         String records = Files.readString(ServiceProcess.records(dir));

@@ -4,6 +4,7 @@ import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -217,6 +218,11 @@ final class ConnectionGuard extends VertxHttpRequestDecoder {
     pipeline.replace("httpDecoder", "httpDecoder", guard);
     pipeline.addAfter("httpEncoder", RESPONSE_WATCH, guard.responses);
     return guard;
+  }
+
+  /** The connection's channel. */
+  Channel channel() {
+    return ctx.channel();
   }
 
   /** Whether response bytes are still waiting for the client to read them. */

@@ -1,5 +1,6 @@
 package com.example.service.lifecycle;
 
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
@@ -219,8 +220,10 @@ final class Http2Switch {
    * @param http1 the connection Vert.x made at accept; its TCP metric is carried over
    * @param upgrade the upgrade request, whose 101 response is written already; null when the client
    *     opened with the preface
+   * @return completes when the connection closes
    */
-  void switchPipeline(HttpConnection http1, Upgrade upgrade, Handler<HttpConnection> connections) {
+  ChannelFuture switchPipeline(
+      HttpConnection http1, Upgrade upgrade, Handler<HttpConnection> connections) {
     ChannelPipeline pipeline = ((HttpServerConnection) http1).channelHandlerContext().pipeline();
     Object metric = ((ConnectionBase) http1).metric();
     try {
@@ -259,6 +262,7 @@ final class Http2Switch {
         // Stream 1 is the upgrade request, half-closed by the client; its HEADERS follow.
         SERVER_UPGRADE.invoke(http2, pipeline.context(http2), upgrade.settings());
       }
+      return pipeline.channel().closeFuture();
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException("cannot switch the connection to HTTP/2", e);
     }

@@ -1,5 +1,6 @@
 package com.example.service.lifecycle;
 
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -7,7 +8,6 @@ import io.vertx.core.http.HttpServer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -34,11 +34,13 @@ import java.util.function.Consumer;
  * event closes an HTTP/1 connection at once if it has no request in progress, else right after the
  * current response, without adding {@code Connection: close}.
  *
- * <p>So: the loops call {@code server.shutdown} one at a time under this object's lock, which makes
- * the caller that counts the last loop the one whose call closed the socket. The shutdown event (or
- * the shutdown's completion, if that loop has no connection) then says Netty closed it; {@link
- * ListenerProbe} confirms the kernel no longer listens, and only then are held requests released
- * with {@code Connection: close}.
+ * <p>So the drain calls no {@code server.shutdown}. Each loop reports its quiet moment ({@link
+ * #stopAccepting}) one at a time under this object's lock, staying in the acceptor's rotation; the
+ * last one closes the socket itself, through Netty's server channel (the parent of any accepted
+ * connection), and no connection gets the shutdown event. Netty's close says little (see {@link
+ * ListenerProbe}): the probe confirms the kernel no longer listens, and only then are held requests
+ * released with {@code Connection: close}. The servers themselves are closed when their verticles
+ * are undeployed, after the drain.
  */
 public final class HttpDrain {
 
@@ -75,8 +77,11 @@ public final class HttpDrain {
   private final LongAdder closedByDrain = new LongAdder();
   private final LongAdder refused = new LongAdder();
 
-  /** Loops whose server still accepts; guarded by {@code this}. */
+  /** Loops that have not yet reached their moment to stop accepting; guarded by {@code this}. */
   private int accepting;
+
+  /** The listening socket all loops share, as Netty holds it; known from the first connection. */
+  private volatile Channel socket;
 
   /** Connections open over every loop, for {@code HTTP_MAX_CONNECTIONS}. */
   private final AtomicInteger connections = new AtomicInteger();
@@ -216,15 +221,36 @@ public final class HttpDrain {
     return Future.join(drainedLoops).transform(v -> Future.succeededFuture(result()));
   }
 
+  /** Learns the listening socket from a connection accepted on it. */
+  void accepted(Channel connection) {
+    if (socket == null) {
+      socket = connection.parent();
+    }
+  }
+
   /**
-   * Stops {@code server} accepting; one loop at a time, so the caller told {@code true} is the one
-   * whose call closes the listening socket. It is told before the call, because the call sends the
-   * shutdown event to that loop's connections synchronously unless it is the last.
+   * A loop has reached its moment to stop accepting; one loop at a time, so the caller told {@code
+   * true}, the last, is the one that closes the listening socket. Until then every loop stays in
+   * the acceptor's rotation: one that left it while the socket still accepted would have the
+   * connections already handed to it closed unread.
    */
-  synchronized Future<Void> stopAccepting(
-      HttpServer server, long graceMs, Consumer<Boolean> closesSocket) {
-    closesSocket.accept(--accepting == 0);
-    return server.shutdown(graceMs, TimeUnit.MILLISECONDS);
+  synchronized void stopAccepting(long graceMs, Consumer<Boolean> closesSocket) {
+    boolean last = --accepting == 0;
+    closesSocket.accept(last);
+    if (!last) {
+      return;
+    }
+    Channel listening = socket;
+    if (listening != null) {
+      // Closed directly, not through server.shutdown: its shutdown event would close the idle
+      // connections of every loop at once.
+      listening.close();
+      return;
+    }
+    // No connection was ever accepted, so there is none to cut: Vert.x's own shutdown closes it.
+    for (LoopDrain loop : loops) {
+      loop.onLoop(() -> loop.shutdownServer(graceMs));
+    }
   }
 
   /**

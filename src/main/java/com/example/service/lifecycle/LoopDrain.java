@@ -29,12 +29,18 @@ import java.util.logging.Level;
  * <p>Why no request is lost, and why a reconnecting client meets a closed listener:
  *
  * <ul>
- *   <li>Vert.x's shutdown event closes a connection with no request in progress at once, racing a
- *       client that is sending its next request, and closes a busy one right after its response,
- *       which may not have said {@code Connection: close}. So a loop closes its listener ({@code
- *       server.shutdown}) only at a moment when every one of its open connections holds a request
- *       (none idle, none running one that could end unannounced); or after the idle grace at the
- *       latest, when what still runs is told to close.
+ *   <li>The drain never sends Vert.x's shutdown event ({@code server.shutdown}): it closes a
+ *       connection with no request in progress at once, racing a client that is sending its next
+ *       request, and a busy one right after its response, which may not have said {@code
+ *       Connection: close}. The listening socket, which every loop shares, is closed directly
+ *       ({@link HttpDrain#stopAccepting}) once every loop has had its quiet moment: every one of
+ *       its HTTP/1 connections holds a request (none idle, none running one that could end
+ *       unannounced), and no client it told to reconnect may still be on its way; or after the idle
+ *       grace at the latest, when what still runs is told to close. Until then each loop stays in
+ *       the acceptor's rotation and tracks what it is handed: a loop that left it while the socket
+ *       still accepted (what {@code server.shutdown} does) would have a connection the acceptor had
+ *       already handed to it closed unread (Vert.x 5.0.10's {@code
+ *       ServerChannelLoadBalancer.initChannel} closes a channel whose loop has no worker left).
  *   <li>From the start of the drain, requests are <em>held</em>: tracked, but not handed to the
  *       routes. A held request keeps its connection busy, so every connection a client is using
  *       becomes busy within one round trip, and the loop reaches that moment. A connection left
@@ -47,8 +53,10 @@ import java.util.logging.Level;
  *       the streams a client is opening: at the start of the drain each HTTP/2 connection gets a
  *       GOAWAY with the highest stream id (refusing nothing) and a PING; the PING's ack proves the
  *       client has seen it, so the second GOAWAY names the real last stream, and the connection
- *       closes when its last stream ends. The listener closes only once every HTTP/2 connection has
- *       had its second GOAWAY: Vert.x's own, sent on the listener shutdown, would be a single one.
+ *       closes when its last stream ends. A loop has its quiet moment only once every HTTP/2
+ *       connection it has had its second GOAWAY, and its clients' reconnects have had time to land.
+ *       One that arrives after that moment, while other loops still accept, has its streams held
+ *       and is told to go only once the socket is closed (see {@code tellsHttp2ToGo}).
  *   <li>A WebSocket or server-sent event stream registered with {@link LongLived} is told to go
  *       away at the start of the drain, and counts as drained when it ends.
  * </ul>
@@ -73,10 +81,17 @@ final class LoopDrain implements Handler<RoutingContext> {
   /** A connection's state; {@link #setState} is the one place that changes it and the counts. */
   enum State {
     /**
-     * No request in progress: the ones a listener shutdown would cut. An HTTP/2 connection stays
+     * No request in progress: a connection a client may be reusing now. An HTTP/2 connection stays
      * here, whatever its streams, until its second GOAWAY.
      */
     IDLE,
+    /**
+     * The client opened with the HTTP/2 preface (or upgraded): until Vert.x's HTTP/2 connection
+     * arrives, it is as idle as an idle connection to the drain. Vert.x's shutdown event would
+     * close it unread, its preface and first streams with it, so the loop keeps its listener open
+     * for it.
+     */
+    SWITCHING,
     BUSY,
     /** The drain or Vert.x is closing it; never idle again. */
     CLOSING,
@@ -158,6 +173,10 @@ final class LoopDrain implements Handler<RoutingContext> {
       connection.close();
       return;
     }
+    track(connection);
+  }
+
+  private void track(HttpConnection connection) {
     Conn conn = new Conn(connection, connection instanceof Http2ServerConnection);
     if (conn.http2) {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
@@ -167,11 +186,12 @@ final class LoopDrain implements Handler<RoutingContext> {
       conn.guard =
           ConnectionGuard.install(
               connection, guard, this::lost, upgrade -> toHttp2(conn, upgrade), () -> closed(conn));
+      shared.accepted(conn.guard.channel());
     }
     connections.put(connection, conn);
     setState(conn, State.IDLE);
     connection.closeHandler(v -> closed(conn));
-    if (conn.http2 ? draining() : phase != Phase.SERVING) {
+    if (conn.http2 ? tellsHttp2ToGo() : phase != Phase.SERVING) {
       closeWhenIdle(conn);
     }
   }
@@ -182,16 +202,38 @@ final class LoopDrain implements Handler<RoutingContext> {
    * client's SETTINGS have (at once for an upgrade, which carries them).
    */
   private void toHttp2(Conn conn, Http2Switch.Upgrade upgrade) {
-    shared.leave();
-    connections.remove(conn.connection);
-    setState(conn, State.CLOSED);
-    conn.closed.complete();
-    guard.http2().switchPipeline(conn.connection, upgrade, this::connected);
+    setState(conn, State.SWITCHING);
+    guard
+        .http2()
+        .switchPipeline(conn.connection, upgrade, http2 -> switched(conn, http2))
+        // Its HTTP/1 connection's close handler is gone with Vert.x's HTTP/1 handler.
+        .addListener(closed -> closed(conn));
+  }
+
+  /**
+   * The HTTP/2 connection takes the place, and the connection slot, of the one it switched from.
+   */
+  private void switched(Conn from, HttpConnection http2) {
+    connections.remove(from.connection);
+    setState(from, State.CLOSED);
+    from.closed.complete();
+    track(http2);
   }
 
   /** From the start of the drain on. */
   private boolean draining() {
     return phase != Phase.SERVING && phase != Phase.DELAY;
+  }
+
+  /**
+   * Whether a new HTTP/2 connection is told to go (two GOAWAYs) at once: while this loop holds its
+   * listener open, as part of reaching its quiet moment, and once the socket is closed, when its
+   * client's reconnect is refused. Not in between, when other loops still accept: its client would
+   * reconnect at once, be told to go again, and so on, until one reconnect is caught in the
+   * kernel's accept queue as the socket closes. Such a connection is told at {@link #release}.
+   */
+  private boolean tellsHttp2ToGo() {
+    return phase == Phase.HOLDING || phase == Phase.RELEASED || phase == Phase.ABORTED;
   }
 
   /** Tracks a request until its response ends or its connection closes; holds it while draining. */
@@ -325,7 +367,10 @@ final class LoopDrain implements Handler<RoutingContext> {
    * reconnecting could be caught in the kernel's accept queue as the socket closes.
    */
   private void checkQuiet() {
-    if (phase != Phase.HOLDING || counts[State.IDLE.ordinal()] > 0 || anyUnheld()) {
+    if (phase != Phase.HOLDING
+        || counts[State.IDLE.ordinal()] > 0
+        || counts[State.SWITCHING.ordinal()] > 0
+        || anyUnheld()) {
       return;
     }
     long sinceInvitedMs = (System.nanoTime() - lastInvitedNanos) / 1_000_000;
@@ -378,12 +423,16 @@ final class LoopDrain implements Handler<RoutingContext> {
         }
       }
     }
-    shared.stopAccepting(
-        server, deadline.untilMs(deadline.componentsMs()), last -> closedSocket = last);
+    shared.stopAccepting(deadline.untilMs(deadline.componentsMs()), last -> closedSocket = last);
     if (closedSocket) {
       // The acceptor thread closes the socket; the kernel says when it no longer listens.
       shared.listenerClosed(vertx);
     }
+  }
+
+  /** Vert.x's own shutdown of this loop's server, for a drain that never accepted a connection. */
+  Future<Void> shutdownServer(long graceMs) {
+    return server.shutdown(graceMs, MILLISECONDS);
   }
 
   /** The socket is closed: run the held requests, each telling its client to close. */
@@ -399,6 +448,11 @@ final class LoopDrain implements Handler<RoutingContext> {
         exchange.ctx.next();
         // A route that reads the body resumed it already; for one that does not, it is discarded.
         exchange.ctx.request().resume();
+      }
+      for (Conn conn : List.copyOf(connections.values())) {
+        if (conn.http2) {
+          closeWhenIdle(conn);
+        }
       }
     }
     if (released != null) {
@@ -429,13 +483,16 @@ final class LoopDrain implements Handler<RoutingContext> {
     boolean listening = phase == Phase.HOLDING;
     phase = Phase.ABORTED;
     if (listening) {
-      shared.stopAccepting(server, deadline.untilMs(deadline.abortedMs()), last -> {});
+      shared.stopAccepting(deadline.untilMs(deadline.abortedMs()), last -> {});
     }
     held.clear();
     for (Conn conn : List.copyOf(connections.values())) {
       if (conn.http2) {
         abortStreams(conn);
         continue;
+      }
+      if (conn.state == State.SWITCHING) {
+        continue; // no request yet; closed with the server, or with its HTTP/2 connection's streams
       }
       // A response already on its way cannot become a 503, and a client that does not read would
       // not get one: such a connection is cut, and its guard counts what it loses.
@@ -563,6 +620,10 @@ final class LoopDrain implements Handler<RoutingContext> {
       // connection when its last stream ends (or at the deadline; before a drain, a connection
       // gone idle gives a stream opened between the GOAWAYs as long as an idle connection lasts).
       conn.connection.goAway(0, -1);
+      if (phase == Phase.HOLDING) {
+        // Its client reconnects at once: this loop's listener waits for that connection to land.
+        lastInvitedNanos = System.nanoTime();
+      }
       conn.connection.shutdown(
           deadline != null
               ? deadline.untilMs(deadline.componentsMs())
@@ -588,7 +649,7 @@ final class LoopDrain implements Handler<RoutingContext> {
     if (next == State.CLOSING || next == State.CLOSED) {
       vertx.cancelTimer(conn.idleTimer);
     }
-    if (previous == State.IDLE) {
+    if (previous == State.IDLE || previous == State.SWITCHING) {
       checkQuiet();
     }
   }
