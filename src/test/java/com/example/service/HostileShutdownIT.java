@@ -2,6 +2,7 @@ package com.example.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -169,6 +170,68 @@ class HostileShutdownIT {
         assertThat(conn.closedByServer()).isTrue();
         conn.close();
       }
+    }
+  }
+
+  /**
+   * An HTTP/2 client that opens no flow-control window: the route ends each response, but its DATA
+   * never leaves. Those responses are lost, so they must count as aborted, and the exit say so.
+   */
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void http2ResponsesAClosedWindowHoldsBackCountAsAborted(int instances) throws Exception {
+    int streams = 5;
+    try (ServiceProcess service =
+        ServiceProcess.start(
+            dir, Map.of("HTTP_INSTANCES", "" + instances, "SHUTDOWN_TIMEOUT_MS", "2000"))) {
+      Socket socket = open(service.port());
+      OutputStream out = socket.getOutputStream();
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0: no stream may send a DATA byte.
+      out.write(Http2HostileClientIT.frame(0x4, 0, 0, new byte[] {0, 4, 0, 0, 0, 0}));
+      // GET /hello: :method GET, :scheme http (static table), :path "/hello", :authority "x".
+      byte[] getHello = {
+        (byte) 0x82, (byte) 0x86, 0x04, 0x06, '/', 'h', 'e', 'l', 'l', 'o', 0x41, 0x01, 'x'
+      };
+      for (int i = 0; i < streams; i++) {
+        out.write(Http2HostileClientIT.frame(0x1, 0x1 | 0x4, 1 + 2 * i, getHello));
+      }
+      out.flush();
+      // Read every frame (so the socket is no limit), counting response heads and DATA bytes.
+      DataInputStream in = new DataInputStream(socket.getInputStream());
+      AtomicLong heads = new AtomicLong();
+      AtomicLong dataBytes = new AtomicLong();
+      pool.submit(
+          () -> {
+            try {
+              while (true) {
+                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                in.skipNBytes(5);
+                in.skipNBytes(length);
+                if (type == 0x1) {
+                  heads.incrementAndGet();
+                } else if (type == 0x0) {
+                  dataBytes.addAndGet(length);
+                }
+              }
+            } catch (IOException closed) {
+              return null;
+            }
+          });
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (heads.get() < streams) {
+        assertThat(System.nanoTime()).as("every response head arrived").isLessThan(deadline);
+        TimeUnit.MILLISECONDS.sleep(20);
+      }
+
+      service.sigterm();
+      int status = service.awaitExit(Duration.ofSeconds(30));
+
+      assertThat(dataBytes.get()).as("DATA bytes the client got").isZero();
+      assertThat(summary(service)).containsExactly(0, streams);
+      assertThat(status).isEqualTo(1);
+      assertThat(service.output()).doesNotContain("\tat ");
     }
   }
 }

@@ -204,12 +204,16 @@ final class Http2Switch {
     return settings;
   }
 
+  /**
+   * The context of an HTTP/2 connection's Netty handler, Vert.x's {@code Http2ConnectionHandler}.
+   */
+  static ChannelHandlerContext codec(HttpConnection http2) {
+    return ((HttpServerConnection) http2).channelHandlerContext();
+  }
+
   /** The time limits {@link #switchPipeline} installed on an HTTP/2 connection. */
   static Http2Timeouts timeouts(HttpConnection http2) {
-    return ((HttpServerConnection) http2)
-        .channelHandlerContext()
-        .pipeline()
-        .get(Http2Timeouts.class);
+    return codec(http2).pipeline().get(Http2Timeouts.class);
   }
 
   /**

@@ -182,6 +182,7 @@ final class LoopDrain implements Handler<RoutingContext> {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
       // served.
       Http2Switch.timeouts(connection).onIdle(() -> closeWhenIdle(conn));
+      conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::flushed);
     } else {
       conn.guard =
           ConnectionGuard.install(
@@ -552,6 +553,18 @@ final class LoopDrain implements Handler<RoutingContext> {
 
   private void ended(Exchange exchange, boolean succeeded) {
     Conn conn = exchange.conn;
+    if (exchange.flushing) {
+      return; // settled once its stream closes: flushed
+    }
+    if (succeeded
+        && conn.http2
+        && !exchange.aborted
+        && conn.streams.pending(exchange.streamId, exchange)) {
+      // Ended, but its last bytes may wait on the client's flow-control window: it counts as
+      // answered once they have left, and as aborted if they never do.
+      exchange.flushing = true;
+      return;
+    }
     if (!conn.exchanges.remove(exchange)) {
       return; // settled by its connection's close already
     }
@@ -586,6 +599,16 @@ final class LoopDrain implements Handler<RoutingContext> {
     // Only once this connection counts as idle or closing: checked earlier, the end of a streamed
     // response would make the loop look quiet and let the listener shutdown cut its connection.
     checkQuiet();
+  }
+
+  /** An HTTP/2 response's stream has closed: its last bytes left ({@code out}), or never will. */
+  private void flushed(Exchange exchange, boolean out) {
+    exchange.flushing = false;
+    if (!out && phase != Phase.SERVING && !exchange.aborted) {
+      exchange.aborted = true;
+      shared.countAborted(1);
+    }
+    ended(exchange, out);
   }
 
   private void closed(Conn conn) {
@@ -693,6 +716,9 @@ final class LoopDrain implements Handler<RoutingContext> {
     /** HTTP/1 only. */
     ConnectionGuard guard;
 
+    /** HTTP/2 only: when a response's last bytes leave. */
+    Http2Streams<Exchange> streams;
+
     /** HTTP/2: the first GOAWAY is sent. */
     boolean goingAway;
 
@@ -714,6 +740,12 @@ final class LoopDrain implements Handler<RoutingContext> {
     final RoutingContext ctx;
     final Conn conn;
 
+    /** HTTP/2: the request's stream. */
+    final int streamId;
+
+    /** HTTP/2: the response has ended, and its stream has not closed yet. */
+    boolean flushing;
+
     /** Made only when a drain waits on it: the hot path allocates no promise. */
     Promise<Void> done;
 
@@ -731,6 +763,7 @@ final class LoopDrain implements Handler<RoutingContext> {
     Exchange(RoutingContext ctx, Conn conn) {
       this.ctx = ctx;
       this.conn = conn;
+      this.streamId = conn.http2 ? ctx.request().streamId() : -1;
     }
 
     Future<Void> done() {
