@@ -86,10 +86,9 @@ final class LoopDrain implements Handler<RoutingContext> {
      */
     IDLE,
     /**
-     * The client opened with the HTTP/2 preface (or upgraded): until Vert.x's HTTP/2 connection
-     * arrives, it is as idle as an idle connection to the drain. Vert.x's shutdown event would
-     * close it unread, its preface and first streams with it, so the loop keeps its listener open
-     * for it.
+     * The client opened with the HTTP/2 preface (or upgraded), and Vert.x's HTTP/2 connection has
+     * not arrived yet: to the drain it is as idle as an idle HTTP/1 connection, its first streams
+     * on their way, and the loop has no quiet moment while it is here.
      */
     SWITCHING,
     BUSY,
