@@ -33,12 +33,14 @@ class Http2HostileClientIT {
 
   static final int HEAD_TIMEOUT_MS = 2000;
   static final int IDLE_TIMEOUT_MS = 3000;
+  static final int WRITE_TIMEOUT_MS = 1500;
   static final int GRACE_MS = 1000;
   static final int CONNECTIONS = 20;
 
   /** How long past a timeout a close may come on a loaded 2-core machine; generous on purpose. */
   static final int SLACK_MS = 5000;
 
+  static final int DATA = 0x0;
   static final int HEADERS = 0x1;
   static final int SETTINGS = 0x4;
   static final int PING = 0x6;
@@ -61,6 +63,7 @@ class Http2HostileClientIT {
                 Map.of(
                     "HTTP_HEAD_TIMEOUT_MS", "" + HEAD_TIMEOUT_MS,
                     "HTTP_IDLE_TIMEOUT_MS", "" + IDLE_TIMEOUT_MS,
+                    "HTTP_WRITE_TIMEOUT_MS", "" + WRITE_TIMEOUT_MS,
                     "SHUTDOWN_IDLE_MS", "" + GRACE_MS))
             .quiet();
     port = service.port();
@@ -270,6 +273,29 @@ class Http2HostileClientIT {
     assertThat(sent).as("bytes sent before the close").isLessThan(headers.length);
     assertThat(closed)
         .allSatisfy(ms -> assertThat(ms).isLessThan((long) HEAD_TIMEOUT_MS + SLACK_MS));
+    assertStillServing();
+  }
+
+  @Test
+  void responsesAClosedFlowControlWindowHoldsAreClosedWithAGoawayAtTheWriteTimeout()
+      throws Exception {
+    try (H2 h2 = new H2(0)) {
+      h2.write(H2.preface());
+      // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0, and never a WINDOW_UPDATE: no DATA byte may go.
+      h2.write(frame(SETTINGS, 0, 0, new byte[] {0, 4, 0, 0, 0, 0}));
+      long since = System.nanoTime();
+      for (int i = 0; i < 50; i++) {
+        h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 1 + 2 * i, GET_ROOT));
+      }
+
+      List<Frame> frames = h2.readUntilClosed();
+
+      long closedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
+      assertThat(types(frames)).contains(HEADERS, GOAWAY).doesNotContain(DATA);
+      assertThat(closedMs)
+          .isBetween((long) WRITE_TIMEOUT_MS - 100, (long) WRITE_TIMEOUT_MS + SLACK_MS);
+    }
+    assertThat(service.output()).contains("HTTP/2 write timeout, closed");
     assertStillServing();
   }
 

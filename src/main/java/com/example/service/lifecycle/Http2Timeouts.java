@@ -6,10 +6,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.Future;
 import java.util.function.BiConsumer;
@@ -23,13 +26,16 @@ import java.util.function.BiConsumer;
  *       CONTINUATIONs, from the first byte of the HEADERS frame to the frame that ends the block),
  *       must each arrive within the head timeout, else the connection gets a GOAWAY and is closed
  *       (what a 408 is to HTTP/1.1: a slowloris over HTTP/2 holds nothing);
+ *   <li>response DATA waiting for the client (on its flow-control window, or on the socket) must
+ *       make progress within the write timeout, else the connection gets a GOAWAY and is closed;
+ *       its streams are then lost, and the drain counts them aborted;
  *   <li>a connection with no open stream for the idle timeout is asked to go away: {@link #onIdle}
  *       is told (the drain's two GOAWAYs, so a stream the client opens meanwhile is served).
  * </ul>
  *
- * <p>It reads frame headers only (9 bytes each, RFC 9113 §4.1), never a payload, and passes every
- * message on unchanged. Open streams are counted by Netty's {@link Http2Connection}. Time is the
- * event loop's ticker, so a test moves it. Every method runs on the connection's event loop.
+ * <p>It reads frame headers only ({@link Http2Frames}), never a payload, and passes every message
+ * on unchanged. Open streams and the data flow control holds are Netty's ({@link Http2Connection}).
+ * Time is the event loop's ticker, so a test moves it. Every method runs on the connection's loop.
  */
 final class Http2Timeouts extends ChannelDuplexHandler {
 
@@ -37,7 +43,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   static final String NAME = "http2Timeouts";
 
   private static final int PREFACE_LENGTH = 24;
-  private static final int FRAME_HEADER_LENGTH = 9;
+  private static final int DATA = 0x0;
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int CONTINUATION = 0x9;
@@ -52,42 +58,95 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     NONE,
     /** A header block has begun and its END_HEADERS frame has not arrived whole. */
     BLOCK,
-    /** Timed out: the connection is closing. */
+    /** A limit expired: the connection is closing. */
     EXPIRED
   }
 
   private final long headNanos;
+  private final long writeNanos;
   private final long idleNanos;
   private final BiConsumer<String, String> errors;
 
   private ChannelHandlerContext ctx;
+  private Http2ConnectionHandler codec;
   private Http2Connection connection;
   private Runnable onIdle;
 
   private Head head = Head.HANDSHAKE;
   private long headSince;
+  private long frameSince;
   private Future<?> headTimer;
   private Future<?> idleTimer;
+  private Future<?> writeTimer;
 
   /** The idle timeout has passed: the connection is going away, and is never idle again. */
   private boolean idled;
 
-  // The frame being read: its header's bytes so far, then how much of its payload is still to come.
-  private int prefaceLeft = PREFACE_LENGTH;
-  private final byte[] frameHeader = new byte[FRAME_HEADER_LENGTH];
-  private int frameHeaderRead;
-  private long frameStart;
-  private int type;
-  private int flags;
-  private int payloadLeft;
+  /** Response DATA bytes handed on to the socket, and when they last grew (or nothing waited). */
+  private long dataWritten;
+
+  private long dataWrittenAtCheck;
+  private long writeProgressAt;
+
+  private final Http2Frames inbound = new Http2Frames(PREFACE_LENGTH);
+  private final Http2Frames outbound = new Http2Frames(0);
+
+  private final Http2Frames.Events clientFrames =
+      new Http2Frames.Events() {
+        @Override
+        public void frameBegan() {
+          frameSince = now();
+        }
+
+        @Override
+        public void header(int type, int flags) {
+          if (type == HEADERS && head == Head.NONE) {
+            // A header block counts from its first byte, as an HTTP/1.1 head does.
+            head = Head.BLOCK;
+            headSince = frameSince;
+            cancelIdle();
+            headTimer = schedule(Http2Timeouts.this::checkHead, headNanos - (now() - headSince));
+          }
+        }
+
+        @Override
+        public void frameEnded(int type, int flags) {
+          boolean ended =
+              switch (head) {
+                case HANDSHAKE -> type == SETTINGS && (flags & FLAG_ACK) == 0;
+                case BLOCK ->
+                    (type == HEADERS || type == CONTINUATION) && (flags & FLAG_END_HEADERS) != 0;
+                case NONE, EXPIRED -> false;
+              };
+          if (ended) {
+            head = Head.NONE;
+            cancel(headTimer);
+            headTimer = null;
+            armIdleIfNoStream();
+          }
+        }
+      };
+
+  private final Http2Frames.Events serverFrames =
+      new Http2Frames.Events() {
+        @Override
+        public void payload(int type, int bytes) {
+          if (type == DATA) {
+            dataWritten += bytes;
+          }
+        }
+      };
 
   /**
    * @param headNanos how long the handshake, and each header block, may take
+   * @param writeNanos how long response data may wait for the client without progress
    * @param idleNanos how long the connection may have no open stream
    * @param errors told of each connection closed for a limit: a kind to count, and the client
    */
-  Http2Timeouts(long headNanos, long idleNanos, BiConsumer<String, String> errors) {
+  Http2Timeouts(
+      long headNanos, long writeNanos, long idleNanos, BiConsumer<String, String> errors) {
     this.headNanos = headNanos;
+    this.writeNanos = writeNanos;
     this.idleNanos = idleNanos;
     this.errors = errors;
   }
@@ -103,13 +162,17 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
-    Http2ConnectionHandler codec = ctx.pipeline().get(Http2ConnectionHandler.class);
+    codec = ctx.pipeline().get(Http2ConnectionHandler.class);
     connection = codec.connection();
     connection.addListener(
         new Http2ConnectionAdapter() {
           @Override
           public void onStreamActive(Http2Stream stream) {
             cancelIdle();
+            if (writeTimer == null) {
+              writeProgressAt = now();
+              writeTimer = schedule(Http2Timeouts.this::checkWrites, writeNanos / 4);
+            }
           }
 
           @Override
@@ -123,82 +186,29 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
-    cancel(headTimer);
-    cancelIdle();
+    cancelAll();
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    cancel(headTimer);
-    cancelIdle();
+    cancelAll();
     ctx.fireChannelInactive();
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof ByteBuf bytes && head != Head.EXPIRED) {
-      scan(bytes);
+      inbound.walk(bytes, clientFrames);
     }
     ctx.fireChannelRead(msg);
   }
 
-  /** Follows the frames in {@code bytes} without consuming them. */
-  private void scan(ByteBuf bytes) {
-    int at = bytes.readerIndex();
-    int end = bytes.writerIndex();
-    while (at < end) {
-      if (prefaceLeft > 0) {
-        int n = Math.min(prefaceLeft, end - at);
-        prefaceLeft -= n;
-        at += n;
-      } else if (frameHeaderRead < FRAME_HEADER_LENGTH) {
-        if (frameHeaderRead == 0) {
-          frameStart = now();
-        }
-        frameHeader[frameHeaderRead++] = bytes.getByte(at++);
-        if (frameHeaderRead == FRAME_HEADER_LENGTH) {
-          frameHeaderDone();
-        }
-      } else {
-        int n = Math.min(payloadLeft, end - at);
-        payloadLeft -= n;
-        at += n;
-      }
-      if (frameHeaderRead == FRAME_HEADER_LENGTH && payloadLeft == 0) {
-        frameHeaderRead = 0;
-        frameDone();
-      }
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (msg instanceof ByteBuf bytes) {
+      outbound.walk(bytes, serverFrames);
     }
-  }
-
-  private void frameHeaderDone() {
-    payloadLeft =
-        (frameHeader[0] & 0xff) << 16 | (frameHeader[1] & 0xff) << 8 | (frameHeader[2] & 0xff);
-    type = frameHeader[3] & 0xff;
-    flags = frameHeader[4] & 0xff;
-    if (type == HEADERS && head == Head.NONE) {
-      // A header block counts from its first byte, as an HTTP/1.1 head does.
-      head = Head.BLOCK;
-      headSince = frameStart;
-      cancelIdle();
-      headTimer = schedule(this::checkHead, headNanos - (now() - headSince));
-    }
-  }
-
-  private void frameDone() {
-    boolean ended =
-        switch (head) {
-          case HANDSHAKE -> type == SETTINGS && (flags & FLAG_ACK) == 0;
-          case BLOCK ->
-              (type == HEADERS || type == CONTINUATION) && (flags & FLAG_END_HEADERS) != 0;
-          case NONE, EXPIRED -> false;
-        };
-    if (ended) {
-      head = Head.NONE;
-      cancel(headTimer);
-      headTimer = null;
-      armIdleIfNoStream();
-    }
+    ctx.write(msg, promise);
   }
 
   private void checkHead() {
@@ -211,21 +221,65 @@ final class Http2Timeouts extends ChannelDuplexHandler {
       headTimer = schedule(this::checkHead, left);
       return;
     }
-    String what = head == Head.HANDSHAKE ? "preface and SETTINGS" : "request head";
+    expire(head == Head.HANDSHAKE ? "preface and SETTINGS timeout" : "request head timeout");
+  }
+
+  /**
+   * Every quarter of the write timeout while a stream is open: data waiting for the client must
+   * have moved since it began to wait, within the timeout.
+   */
+  private void checkWrites() {
+    writeTimer = null;
+    if (head == Head.EXPIRED || connection.numActiveStreams() == 0) {
+      return;
+    }
+    long now = now();
+    if (!dataWaiting() || dataWritten != dataWrittenAtCheck) {
+      writeProgressAt = now;
+    }
+    dataWrittenAtCheck = dataWritten;
+    if (now - writeProgressAt >= writeNanos) {
+      expire("write timeout");
+      return;
+    }
+    writeTimer = schedule(this::checkWrites, writeNanos / 4);
+  }
+
+  /** Whether response data waits on the client: on a flow-control window, or on the socket. */
+  private boolean dataWaiting() {
+    if (!ctx.channel().isWritable()) {
+      return true;
+    }
+    Http2RemoteFlowController flow = codec.encoder().flowController();
+    boolean[] held = {false};
+    try {
+      connection.forEachActiveStream(
+          stream -> {
+            // Vert.x keeps a stream's data itself while Netty says the stream's window is spent.
+            held[0] = flow.hasFlowControlled(stream) || !flow.isWritable(stream);
+            return !held[0];
+          });
+    } catch (Http2Exception visitorThrowsNone) {
+      throw new IllegalStateException(visitorThrowsNone);
+    }
+    return held[0];
+  }
+
+  /**
+   * A limit has expired: a GOAWAY naming the last stream that began, so the client knows what was
+   * not processed; then the close, from here, past the codec's graceful wait for its streams.
+   */
+  private void expire(String what) {
     head = Head.EXPIRED;
-    cancelIdle();
-    errors.accept(
-        "HTTP/2 " + what + " timeout, closed", String.valueOf(ctx.channel().remoteAddress()));
-    // A GOAWAY naming the last stream that began, so the client knows what was not processed;
-    // then the close, from here, past the codec's graceful wait for the streams it has.
-    Http2ConnectionHandler codec = ctx.pipeline().get(Http2ConnectionHandler.class);
+    cancelAll();
+    errors.accept("HTTP/2 " + what + ", closed", String.valueOf(ctx.channel().remoteAddress()));
     ChannelHandlerContext codecCtx = ctx.pipeline().context(codec);
     codec
         .goAway(
             codecCtx,
             connection.remote().lastStreamCreated(),
             Http2Error.NO_ERROR.code(),
-            ByteBufUtil.writeAscii(ctx.alloc(), what + " timeout"),
+            ByteBufUtil.writeAscii(ctx.alloc(), what),
             codecCtx.newPromise())
         .addListener(written -> ctx.close());
     codecCtx.flush();
@@ -253,6 +307,12 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private void cancelIdle() {
     cancel(idleTimer);
     idleTimer = null;
+  }
+
+  private void cancelAll() {
+    cancel(headTimer);
+    cancel(writeTimer);
+    cancelIdle();
   }
 
   private long now() {

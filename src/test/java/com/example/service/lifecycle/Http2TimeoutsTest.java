@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder;
@@ -24,8 +26,10 @@ import org.junit.jupiter.api.Test;
 class Http2TimeoutsTest {
 
   private static final long HEAD_MS = 2_000;
+  private static final long WRITE_MS = 1_500;
   private static final long IDLE_MS = 3_000;
 
+  private static final int DATA = 0x0;
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int GOAWAY = 0x7;
@@ -54,6 +58,7 @@ class Http2TimeoutsTest {
     Http2Timeouts timeouts =
         new Http2Timeouts(
             MILLISECONDS.toNanos(HEAD_MS),
+            MILLISECONDS.toNanos(WRITE_MS),
             MILLISECONDS.toNanos(IDLE_MS),
             (kind, client) -> errors.add(kind));
     timeouts.onIdle(idles::incrementAndGet);
@@ -67,8 +72,24 @@ class Http2TimeoutsTest {
   }
 
   private static ByteBuf handshake() {
+    return handshake(new byte[0]);
+  }
+
+  private static ByteBuf handshake(byte[] settings) {
     return Unpooled.wrappedBuffer(
-        Http2CodecUtil.connectionPrefaceBuf(), frame(SETTINGS, 0, 0, new byte[0]));
+        Http2CodecUtil.connectionPrefaceBuf(), frame(SETTINGS, 0, 0, settings));
+  }
+
+  /** Answers stream 1 as a route would: headers, then a body that ends the stream. */
+  private void respond(int bodyBytes) {
+    ChannelHandlerContext ctx = channel.pipeline().context(codec);
+    codec
+        .encoder()
+        .writeHeaders(ctx, 1, new DefaultHttp2Headers().status("200"), 0, false, ctx.newPromise());
+    codec
+        .encoder()
+        .writeData(ctx, 1, Unpooled.wrappedBuffer(new byte[bodyBytes]), 0, true, ctx.newPromise());
+    codec.flush(ctx);
   }
 
   private void send(ByteBuf bytes) {
@@ -162,6 +183,36 @@ class Http2TimeoutsTest {
     assertThat(channel.isOpen()).isTrue();
     assertThat(errors).isEmpty();
     assertThat(codec.connection().numActiveStreams()).isEqualTo(1);
+  }
+
+  @Test
+  void aResponseAClosedFlowControlWindowHoldsIsClosedWithAGoawayAtTheWriteTimeout() {
+    // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0: no DATA byte may go.
+    send(handshake(new byte[] {0, 4, 0, 0, 0, 0}));
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    respond(100);
+    framesWritten();
+    advance(WRITE_MS - 1);
+    assertThat(channel.isOpen()).isTrue();
+
+    // Checked every quarter of the timeout: closed within a quarter after it passed.
+    advance(WRITE_MS / 4);
+
+    assertThat(framesWritten()).contains(GOAWAY).doesNotContain(DATA);
+    assertThat(channel.isOpen()).isFalse();
+    assertThat(errors).containsExactly("HTTP/2 write timeout, closed");
+  }
+
+  @Test
+  void aResponseTheClientTakesIsNotTimedOut() {
+    send(handshake());
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    respond(100);
+
+    assertThat(framesWritten()).contains(DATA);
+    advance(WRITE_MS * 2);
+    assertThat(channel.isOpen()).isTrue();
+    assertThat(errors).isEmpty();
   }
 
   @Test
