@@ -2,7 +2,6 @@ package com.example.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -13,8 +12,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -173,6 +174,11 @@ class HostileShutdownIT {
     }
   }
 
+  /** HPACK for GET /hello: :method GET, :scheme http (static table), :path, :authority "x". */
+  private static final byte[] GET_HELLO = {
+    (byte) 0x82, (byte) 0x86, 0x04, 0x06, '/', 'h', 'e', 'l', 'l', 'o', 0x41, 0x01, 'x'
+  };
+
   /**
    * An HTTP/2 client that opens no flow-control window: the route ends each response, but its DATA
    * never leaves. Those responses are lost, so they must count as aborted, and the exit say so.
@@ -184,49 +190,35 @@ class HostileShutdownIT {
     try (ServiceProcess service =
         ServiceProcess.start(
             dir, Map.of("HTTP_INSTANCES", "" + instances, "SHUTDOWN_TIMEOUT_MS", "2000"))) {
-      Socket socket = open(service.port());
-      OutputStream out = socket.getOutputStream();
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      Http2HostileClientIT.H2 h2 = new Http2HostileClientIT.H2(service.port(), 0);
+      h2.write(Http2HostileClientIT.H2.preface());
       // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0: no stream may send a DATA byte.
-      out.write(Http2HostileClientIT.frame(0x4, 0, 0, new byte[] {0, 4, 0, 0, 0, 0}));
-      // GET /hello: :method GET, :scheme http (static table), :path "/hello", :authority "x".
-      byte[] getHello = {
-        (byte) 0x82, (byte) 0x86, 0x04, 0x06, '/', 'h', 'e', 'l', 'l', 'o', 0x41, 0x01, 'x'
-      };
+      h2.write(Http2HostileClientIT.frame(0x4, 0, 0, new byte[] {0, 4, 0, 0, 0, 0}));
       for (int i = 0; i < streams; i++) {
-        out.write(Http2HostileClientIT.frame(0x1, 0x1 | 0x4, 1 + 2 * i, getHello));
+        h2.write(Http2HostileClientIT.frame(0x1, 0x1 | 0x4, 1 + 2 * i, GET_HELLO));
       }
-      out.flush();
       // Read every frame (so the socket is no limit), counting response heads and DATA bytes.
-      DataInputStream in = new DataInputStream(socket.getInputStream());
-      AtomicLong heads = new AtomicLong();
+      CompletableFuture<Void> allHeads = new CompletableFuture<>();
       AtomicLong dataBytes = new AtomicLong();
-      pool.submit(
-          () -> {
-            try {
-              while (true) {
-                int length = in.readUnsignedByte() << 16 | in.readUnsignedShort();
-                int type = in.readUnsignedByte();
-                in.skipNBytes(5);
-                in.skipNBytes(length);
-                if (type == 0x1) {
-                  heads.incrementAndGet();
-                } else if (type == 0x0) {
-                  dataBytes.addAndGet(length);
+      Future<?> reading =
+          pool.submit(
+              () -> {
+                int heads = 0;
+                for (var f = h2.read(); f != null; f = h2.read()) {
+                  if (f.type() == 0x1 && ++heads == streams) {
+                    allHeads.complete(null);
+                  } else if (f.type() == 0x0) {
+                    dataBytes.addAndGet(f.payload().length);
+                  }
                 }
-              }
-            } catch (IOException closed) {
-              return null;
-            }
-          });
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (heads.get() < streams) {
-        assertThat(System.nanoTime()).as("every response head arrived").isLessThan(deadline);
-        TimeUnit.MILLISECONDS.sleep(20);
-      }
+                return null;
+              });
+      allHeads.get(20, TimeUnit.SECONDS);
 
       service.sigterm();
       int status = service.awaitExit(Duration.ofSeconds(30));
+      reading.get(10, TimeUnit.SECONDS);
+      h2.close();
 
       assertThat(dataBytes.get()).as("DATA bytes the client got").isZero();
       assertThat(summary(service)).containsExactly(0, streams);

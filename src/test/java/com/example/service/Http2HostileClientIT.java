@@ -76,13 +76,13 @@ class Http2HostileClientIT {
     assertThat(service.output()).doesNotContain("\tat ").doesNotContain("SEVERE");
   }
 
-  /** One raw HTTP/2 connection. */
+  /** One raw HTTP/2 connection to a service on 127.0.0.1. */
   static final class H2 implements AutoCloseable {
     final Socket socket = new Socket();
     final DataInputStream in;
     final OutputStream out;
 
-    H2(int receiveBuffer) throws IOException {
+    H2(int port, int receiveBuffer) throws IOException {
       if (receiveBuffer > 0) {
         socket.setReceiveBufferSize(receiveBuffer);
       }
@@ -93,7 +93,7 @@ class Http2HostileClientIT {
     }
 
     static H2 handshake() throws IOException {
-      H2 h2 = new H2(0);
+      H2 h2 = new H2(port, 0);
       h2.write(preface());
       h2.write(frame(SETTINGS, 0, 0, new byte[0]));
       return h2;
@@ -279,7 +279,7 @@ class Http2HostileClientIT {
   @Test
   void responsesAClosedFlowControlWindowHoldsAreClosedWithAGoawayAtTheWriteTimeout()
       throws Exception {
-    try (H2 h2 = new H2(0)) {
+    try (H2 h2 = new H2(port, 0)) {
       h2.write(H2.preface());
       // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0, and never a WINDOW_UPDATE: no DATA byte may go.
       h2.write(frame(SETTINGS, 0, 0, new byte[] {0, 4, 0, 0, 0, 0}));
@@ -306,7 +306,7 @@ class Http2HostileClientIT {
     for (int i = 0; i < 1000; i++) {
       System.arraycopy(ping, 0, pings, i * ping.length, ping.length);
     }
-    try (H2 h2 = new H2(4096)) {
+    try (H2 h2 = new H2(port, 4096)) {
       h2.write(H2.preface());
       h2.write(frame(SETTINGS, 0, 0, new byte[0]));
       boolean cut = false;
