@@ -17,19 +17,10 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.ServerWebSocketHandshake;
-import io.vertx.core.http.impl.HttpServerConnection;
-import io.vertx.core.internal.ContextInternal;
-import io.vertx.core.internal.VertxInternal;
-import io.vertx.core.net.impl.ConnectionBase;
-import java.lang.reflect.Constructor;
-import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.util.Base64;
 import java.util.List;
@@ -46,65 +37,16 @@ import java.util.function.Supplier;
  * that sends nothing would not be tracked by the drain. So the server stays HTTP/1 at accept, the
  * guard sees every byte from the first, and on the preface it hands the pipeline to this.
  *
- * <p>Vert.x 5.0 makes its HTTP/2 handler only in package-private code ({@code
- * HttpServerConnectionInitializer.buildHttp2ConnectionHandler}), reached here by reflection, as the
- * guard reaches {@code HttpServerConnection}. The Vert.x BOM pins it; the HTTP/2 tests exercise it,
- * so an upgrade that moves it fails them, and the lookup fails at startup, not on a connection.
+ * <p>Vert.x 5.0 makes its HTTP/2 handler only in package-private code, reached through {@link
+ * Internals}.
  */
 final class Http2Switch {
 
-  private static final String IMPL = "io.vertx.core.http.impl.";
-  private static final Constructor<?> HANDLERS;
-  private static final Constructor<?> INITIALIZER;
-  private static final Method BUILD;
-  private static final Method SERVER_UPGRADE;
-
-  static {
-    try {
-      Class<?> server = Class.forName(IMPL + "HttpServerImpl");
-      Class<?> handlers = Class.forName(IMPL + "HttpServerConnectionHandler");
-      Class<?> initializer = Class.forName(IMPL + "HttpServerConnectionInitializer");
-      HANDLERS =
-          handlers.getDeclaredConstructor(
-              server,
-              Handler.class,
-              Handler.class,
-              Handler.class,
-              Handler.class,
-              Handler.class,
-              Handler.class);
-      INITIALIZER =
-          initializer.getDeclaredConstructor(
-              ContextInternal.class,
-              ThreadingModel.class,
-              Supplier.class,
-              server,
-              VertxInternal.class,
-              HttpServerOptions.class,
-              String.class,
-              Handler.class,
-              Handler.class,
-              Object.class);
-      BUILD = initializer.getDeclaredMethod("buildHttp2ConnectionHandler");
-      SERVER_UPGRADE =
-          Class.forName(IMPL + "VertxHttp2ConnectionHandler")
-              .getDeclaredMethod("serverUpgrade", ChannelHandlerContext.class, Http2Settings.class);
-      HANDLERS.setAccessible(true);
-      INITIALIZER.setAccessible(true);
-      BUILD.setAccessible(true);
-      SERVER_UPGRADE.setAccessible(true);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(
-          "this Vert.x version builds its HTTP/2 handler differently: " + e);
-    }
-  }
-
   private final HttpServer server;
-  private final ContextInternal context;
+  private final Context context;
   private final HttpServerOptions options;
   private final Handler<HttpServerRequest> invalidRequests;
   private final Handler<Throwable> errors;
-  private final String origin;
   private final boolean upgrades;
   private final Supplier<Http2Timeouts> timeouts;
 
@@ -125,11 +67,10 @@ final class Http2Switch {
       boolean upgrades,
       Supplier<Http2Timeouts> timeouts) {
     this.server = server;
-    this.context = (ContextInternal) context;
+    this.context = context;
     this.options = options;
     this.invalidRequests = invalidRequests;
     this.errors = errors;
-    this.origin = "http://" + options.getHost() + ":" + options.getPort();
     this.upgrades = upgrades;
     this.timeouts = timeouts;
   }
@@ -208,7 +149,7 @@ final class Http2Switch {
    * The context of an HTTP/2 connection's Netty handler, Vert.x's {@code Http2ConnectionHandler}.
    */
   static ChannelHandlerContext codec(HttpConnection http2) {
-    return ((HttpServerConnection) http2).channelHandlerContext();
+    return Internals.pipeline(http2);
   }
 
   /** The time limits {@link #switchPipeline} installed on an HTTP/2 connection. */
@@ -228,47 +169,22 @@ final class Http2Switch {
    */
   ChannelFuture switchPipeline(
       HttpConnection http1, Upgrade upgrade, Handler<HttpConnection> connections) {
-    ChannelPipeline pipeline = ((HttpServerConnection) http1).channelHandlerContext().pipeline();
-    Object metric = ((ConnectionBase) http1).metric();
-    try {
-      Object handlers =
-          HANDLERS.newInstance(
-              server,
-              server.requestHandler(),
-              invalidRequests,
-              (Handler<ServerWebSocket>) null,
-              (Handler<ServerWebSocketHandshake>) null,
-              connections,
-              errors);
-      Supplier<ContextInternal> streams = context::duplicate;
-      Object initializer =
-          INITIALIZER.newInstance(
-              context,
-              context.threadingModel(),
-              streams,
-              server,
-              context.owner(),
-              options,
-              origin,
-              handlers,
-              errors,
-              metric);
-      ChannelHandler http2 = (ChannelHandler) BUILD.invoke(initializer);
-      for (String name : new String[] {"httpEncoder", ConnectionGuard.RESPONSE_WATCH}) {
-        if (pipeline.get(name) != null) {
-          pipeline.remove(name);
-        }
+    ChannelPipeline pipeline = Internals.pipeline(http1).pipeline();
+    ChannelHandler http2 =
+        Internals.http2Handler(
+            server, context, options, invalidRequests, errors, http1, connections);
+    for (String name : new String[] {Internals.ENCODER, ResponseWatch.NAME}) {
+      if (pipeline.get(name) != null) {
+        pipeline.remove(name);
       }
-      pipeline.replace("handler", "handler", http2);
-      // Before the upgrade's stream 1 exists, so that it counts as open.
-      pipeline.addBefore("handler", Http2Timeouts.NAME, timeouts.get());
-      if (upgrade != null) {
-        // Stream 1 is the upgrade request, half-closed by the client; its HEADERS follow.
-        SERVER_UPGRADE.invoke(http2, pipeline.context(http2), upgrade.settings());
-      }
-      return pipeline.channel().closeFuture();
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("cannot switch the connection to HTTP/2", e);
     }
+    pipeline.replace(Internals.HANDLER, Internals.HANDLER, http2);
+    // Before the upgrade's stream 1 exists, so that it counts as open.
+    pipeline.addBefore(Internals.HANDLER, Http2Timeouts.NAME, timeouts.get());
+    if (upgrade != null) {
+      // Stream 1 is the upgrade request, half-closed by the client; its HEADERS follow.
+      Internals.serverUpgrade(http2, pipeline.context(http2), upgrade.settings());
+    }
+    return pipeline.channel().closeFuture();
   }
 }

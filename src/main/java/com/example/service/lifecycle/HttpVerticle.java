@@ -196,7 +196,7 @@ final class HttpVerticle extends VerticleBase {
     Throwable cause = request.decoderResult().cause();
     int status;
     String message;
-    if (cause instanceof ConnectionGuard.BadRequest bad) {
+    if (cause instanceof Http1Decoder.BadRequest bad) {
       status = bad.status;
       message = bad.getMessage();
     } else if (cause instanceof TooLongHttpLineException) {

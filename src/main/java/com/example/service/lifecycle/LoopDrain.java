@@ -13,7 +13,6 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.impl.Http2ServerConnection;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -176,7 +175,7 @@ final class LoopDrain implements Handler<RoutingContext> {
   }
 
   private void track(HttpConnection connection) {
-    Conn conn = new Conn(connection, connection instanceof Http2ServerConnection);
+    Conn conn = new Conn(connection, Internals.isHttp2(connection));
     if (conn.http2) {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
       // served.
@@ -641,7 +640,7 @@ final class LoopDrain implements Handler<RoutingContext> {
       // The second GOAWAY names the last stream the client opened; Netty then closes the
       // connection when its last stream ends (or at the deadline; before a drain, a connection
       // gone idle gives a stream opened between the GOAWAYs as long as an idle connection lasts).
-      conn.connection.goAway(0, -1);
+      Internals.goAway(conn.connection, -1);
       if (phase == Phase.HOLDING) {
         // Its client reconnects at once: this loop's listener waits for that connection to land.
         lastInvitedNanos = System.nanoTime();
@@ -686,7 +685,7 @@ final class LoopDrain implements Handler<RoutingContext> {
     if (conn.http2) {
       if (!conn.goingAway) {
         conn.goingAway = true;
-        conn.connection.goAway(0, Integer.MAX_VALUE);
+        Internals.goAway(conn.connection, Integer.MAX_VALUE);
         conn.connection
             .ping(PING)
             .timeout(idleMs, MILLISECONDS)

@@ -72,6 +72,11 @@ public final class Service {
   public static Future<Service> start(
       Vertx vertx, Application application, Config config, Metrics metrics) {
     LifecycleOptions options = LifecycleOptions.from(config);
+    try {
+      Internals.check();
+    } catch (IllegalStateException e) {
+      return Future.failedFuture(e);
+    }
     Service service = new Service(vertx, options);
     if (metrics != null) {
       metrics.bind(service.drain);

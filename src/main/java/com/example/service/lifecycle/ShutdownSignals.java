@@ -1,7 +1,5 @@
 package com.example.service.lifecycle;
 
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -15,8 +13,7 @@ import java.util.logging.Logger;
  * the signals ourselves also keeps the shutdown ahead of the JVM's own hooks, so logging still
  * works while it runs.
  *
- * <p>The handlers are {@code sun.misc.Signal}'s (module {@code jdk.unsupported}, exported for
- * exactly this), reached by reflection only because javac warns on every build that names it.
+ * <p>The handlers are {@code sun.misc.Signal}'s, through {@link Internals}.
  */
 public final class ShutdownSignals {
 
@@ -36,36 +33,10 @@ public final class ShutdownSignals {
    */
   public static ShutdownSignals install() {
     ShutdownSignals signals = new ShutdownSignals();
-    try {
-      Class<?> signal = Class.forName("sun.misc.Signal");
-      Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
-      Method handle = signal.getMethod("handle", signal, handlerType);
-      Object ignore = handlerType.getField("SIG_IGN").get(null);
-      for (String name : new String[] {"TERM", "INT"}) {
-        Object handler =
-            Proxy.newProxyInstance(
-                ShutdownSignals.class.getClassLoader(),
-                new Class<?>[] {handlerType},
-                (proxy, method, args) -> {
-                  if (method.getName().equals("handle")) {
-                    signals.received("SIG" + name);
-                    return null;
-                  }
-                  // Object's methods, should anything print or hash the handler.
-                  return switch (method.getName()) {
-                    case "hashCode" -> System.identityHashCode(proxy);
-                    case "equals" -> proxy == args[0];
-                    default -> "ShutdownSignals(SIG" + name + ")";
-                  };
-                });
-        // The JVM leaves an inherited SIG_IGN in place and answers SIG_IGN as the old handler.
-        if (handle.invoke(null, signal.getConstructor(String.class).newInstance(name), handler)
-            == ignore) {
-          signals.ignored.add("SIG" + name);
-        }
+    for (String name : new String[] {"TERM", "INT"}) {
+      if (Internals.handleSignal(name, () -> signals.received("SIG" + name))) {
+        signals.ignored.add("SIG" + name);
       }
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("cannot install signal handlers: " + e, e);
     }
     return signals;
   }
