@@ -149,6 +149,16 @@ final class Http1Decoder extends Internals.RequestDecoder {
     state.read(parsing, newHead);
   }
 
+  /** A connection the guard answered or cut has no half-read request to report at its close. */
+  @Override
+  protected void decodeLast(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out)
+      throws Exception {
+    switch (state.reading()) {
+      case NEW, AWAITING_HEAD, HEAD, BODY -> super.decodeLast(ctx, buffer, out);
+      case REFUSED, LINGERING, REJECTED, UPGRADED -> buffer.skipBytes(buffer.readableBytes());
+    }
+  }
+
   @Override
   protected HttpMessage createMessage(String[] initialLine) {
     HttpMessage message = super.createMessage(initialLine);
