@@ -29,7 +29,7 @@ final class AccessLog implements Handler<RoutingContext> {
           double ms = Math.round((System.nanoTime() - start) / 10_000.0) / 100.0;
           String method = ctx.request().method().name();
           String path = ClientErrors.printable(ctx.request().path());
-          // Not ar.succeeded(): see LoopDrain.handle on HTTP/2's close-before-end.
+          // Not ar.succeeded(): see LoopConnections.handle on HTTP/2's close-before-end.
           int status = ctx.response().ended() ? ctx.response().getStatusCode() : 0;
           LifecyclePhase phase = drain.phase();
           Logging.log(

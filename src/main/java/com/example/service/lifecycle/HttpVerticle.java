@@ -110,7 +110,7 @@ final class HttpVerticle extends VerticleBase {
     application.readinessChecks(vertx, checks, config);
 
     Router router = Router.router(vertx);
-    router.route().handler(loop);
+    router.route().handler(loop.connections());
     if (options.accessLog()) {
       router.route().handler(new AccessLog(drain));
     }
@@ -129,7 +129,7 @@ final class HttpVerticle extends VerticleBase {
     }
 
     server
-        .connectionHandler(loop::connected)
+        .connectionHandler(loop.connections()::connected)
         .invalidRequestHandler(this::invalidRequest)
         .requestHandler(router);
     String address = options.host() + ":" + options.port();

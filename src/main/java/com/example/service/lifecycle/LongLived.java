@@ -22,7 +22,7 @@ public final class LongLived {
    * lifecycle's; elsewhere (a test's bare router) it does nothing.
    */
   public static void onDrain(RoutingContext ctx, Runnable goingAway) {
-    LoopDrain loop = ctx.get(LoopDrain.KEY);
+    LoopConnections loop = ctx.get(LoopConnections.KEY);
     if (loop != null) {
       loop.longLived(ctx, goingAway);
     }

@@ -1,0 +1,60 @@
+package com.example.service.lifecycle;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.ext.web.RoutingContext;
+
+/** One request a loop tracks, settled when its response ends or its connection closes. */
+final class Exchange {
+  final RoutingContext ctx;
+  final TrackedConnection conn;
+
+  /** HTTP/2: the request's stream. */
+  final int streamId;
+
+  /** HTTP/2: the response has ended, and its stream has not closed yet. */
+  boolean flushing;
+
+  /** Made only when a drain waits on it: the hot path allocates no promise. */
+  private Promise<Void> done;
+
+  boolean aborted;
+
+  /** Waiting for the listening socket to close before it runs. */
+  boolean held;
+
+  /** A long-lived stream's goodbye at the start of the drain; see {@link LongLived}. */
+  Runnable goingAway;
+
+  /** {@link #goingAway} has run: however the stream then ends, it was drained. */
+  boolean toldToGo;
+
+  Exchange(RoutingContext ctx, TrackedConnection conn) {
+    this.ctx = ctx;
+    this.conn = conn;
+    this.streamId = conn.http2 ? ctx.request().streamId() : -1;
+  }
+
+  /** Completes when the exchange is settled. */
+  Future<Void> done() {
+    if (done == null) {
+      done = Promise.promise();
+    }
+    return done.future();
+  }
+
+  /** Settles it: a drain waiting on it goes on. */
+  void settled() {
+    if (done != null) {
+      done.complete();
+    }
+  }
+
+  /** Tells a long-lived stream to go away, once. */
+  void goAway() {
+    if (goingAway != null && !toldToGo) {
+      toldToGo = true;
+      goingAway.run();
+    }
+  }
+}

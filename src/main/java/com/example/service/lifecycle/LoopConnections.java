@@ -1,0 +1,433 @@
+package com.example.service.lifecycle;
+
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+
+import com.example.service.lifecycle.LoopDrain.Phase;
+import com.example.service.lifecycle.TrackedConnection.State;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+
+/**
+ * One event loop's connections and their requests, as its {@link LoopDrain} needs to know them:
+ * each connection's {@link State}, changed in one place that also keeps the per-state counts, and
+ * each request from its arrival (held while the drain says so) to its settlement. What the phase
+ * means for a connection is asked of the {@link LoopDrain}; this class does what it answers.
+ * Everything runs on the loop, so nothing here is locked.
+ */
+final class LoopConnections implements Handler<RoutingContext> {
+
+  /** Where {@link LongLived} finds this loop in a routing context. */
+  static final String KEY = "lifecycle.loop";
+
+  /** What the drain's PING carries; its ack is all that matters. */
+  private static final Buffer PING = Buffer.buffer("draining");
+
+  private final Vertx vertx;
+  private final Thread thread;
+  private final HttpDrain shared;
+  private final ConnectionGuard.Settings guard;
+  private final LoopDrain drain;
+  private final long idleMs;
+  private final Map<HttpConnection, TrackedConnection> connections = new HashMap<>();
+
+  /** Connections per state, indexed by ordinal: on every request's path, so no boxing. */
+  private final int[] counts = new int[State.values().length];
+
+  private final List<Exchange> held = new ArrayList<>();
+
+  LoopConnections(Vertx vertx, HttpDrain shared, ConnectionGuard.Settings guard, LoopDrain drain) {
+    this.vertx = vertx;
+    this.thread = Thread.currentThread();
+    this.shared = shared;
+    this.guard = guard;
+    this.drain = drain;
+    this.idleMs = shared.idleGraceMs();
+  }
+
+  private boolean onLoop() {
+    return Thread.currentThread() == thread;
+  }
+
+  /** Tracks a new connection; install with {@code server.connectionHandler(loop::connected)}. */
+  void connected(HttpConnection connection) {
+    assert onLoop();
+    int max = guard.limits().maxConnections();
+    if (!shared.admit(max)) {
+      guard
+          .errors()
+          .record(
+              Level.WARNING,
+              "connection refused: HTTP_MAX_CONNECTIONS=" + max + " are open",
+              String.valueOf(connection.remoteAddress()));
+      connection.close();
+      return;
+    }
+    track(connection);
+  }
+
+  private void track(HttpConnection connection) {
+    TrackedConnection conn = new TrackedConnection(connection);
+    if (conn.http2) {
+      // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
+      // served.
+      Http2Switch.timeouts(connection).onIdle(() -> closeWhenIdle(conn));
+      conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::flushed);
+    } else {
+      conn.guard =
+          ConnectionGuard.install(
+              connection, guard, this::lost, upgrade -> toHttp2(conn, upgrade), () -> closed(conn));
+      shared.accepted(conn.guard.channel());
+    }
+    connections.put(connection, conn);
+    setState(conn, State.IDLE);
+    connection.closeHandler(v -> closed(conn));
+    if (conn.http2 ? drain.tellsHttp2ToGo() : drain.phase() != Phase.SERVING) {
+      closeWhenIdle(conn);
+    }
+  }
+
+  /**
+   * The client opened with the HTTP/2 preface, or asked for an h2c upgrade: this HTTP/1 connection
+   * is handed to Vert.x's HTTP/2 handler, whose connection arrives at {@link #connected} once the
+   * client's SETTINGS have (at once for an upgrade, which carries them).
+   */
+  private void toHttp2(TrackedConnection conn, Http2Switch.Upgrade upgrade) {
+    setState(conn, State.SWITCHING);
+    guard
+        .http2()
+        .switchPipeline(conn.connection, upgrade, http2 -> switched(conn, http2))
+        // Its HTTP/1 connection's close handler is gone with Vert.x's HTTP/1 handler.
+        .addListener(closed -> closed(conn));
+  }
+
+  /** The HTTP/2 connection takes the place, and the slot, of the one it switched from. */
+  private void switched(TrackedConnection from, HttpConnection http2) {
+    connections.remove(from.connection);
+    setState(from, State.CLOSED);
+    from.closed.complete();
+    track(http2);
+  }
+
+  /** Tracks a request until its response ends or its connection closes; holds it while draining. */
+  @Override
+  public void handle(RoutingContext ctx) {
+    assert onLoop();
+    TrackedConnection conn = connections.get(ctx.request().connection());
+    Exchange exchange = new Exchange(ctx, conn);
+    exchange.held = drain.holds();
+    conn.exchanges.add(exchange);
+    if (exchange.held) {
+      held.add(exchange);
+    }
+    shared.requestStarted();
+    ctx.put(KEY, this);
+    // Whether the response ended, not the end handler's outcome: Vert.x 5.0 closes an HTTP/2
+    // stream whose last frame is flushed at once inside end(), and fires its close handler first,
+    // so a response sent whole would count as "connection closed".
+    ctx.addEndHandler(ar -> ended(exchange, ctx.response().ended()));
+    // Held first: a connection turning busy may make the loop quiet and close its listener.
+    if (!conn.http2) {
+      setState(conn, State.BUSY);
+    }
+    if (exchange.held) {
+      // Its body, if any, waits in the socket until the routes run.
+      ctx.request().pause();
+      return;
+    }
+    if (drain.marksClose()) {
+      markClose(exchange);
+    }
+    ctx.next();
+  }
+
+  /** See {@link LongLived#onDrain}. */
+  void longLived(RoutingContext ctx, Runnable goingAway) {
+    assert onLoop();
+    TrackedConnection conn = connections.get(ctx.request().connection());
+    for (Exchange exchange : conn == null ? List.<Exchange>of() : conn.exchanges) {
+      if (exchange.ctx == ctx) {
+        exchange.goingAway = goingAway;
+        if (drain.draining()) {
+          exchange.goAway();
+        }
+      }
+    }
+  }
+
+  /**
+   * Adds {@code Connection: close} to an HTTP/1 response whose head is not on the wire yet. HTTP/2
+   * forbids the header; its connection's GOAWAY says the same.
+   */
+  static void markClose(Exchange exchange) {
+    HttpServerResponse response = exchange.ctx.response();
+    if (!exchange.conn.http2 && !response.headWritten()) {
+      response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
+  }
+
+  /** The pre-stop delay begins: responses close their connections, idle ones close after grace. */
+  void delay() {
+    for (TrackedConnection conn : connections.values()) {
+      conn.exchanges.forEach(LoopConnections::markClose);
+      if (conn.state == State.IDLE && !conn.http2) {
+        closeWhenIdle(conn);
+      }
+    }
+  }
+
+  /**
+   * The drain begins: HTTP/2 connections get their first GOAWAY, idle HTTP/1 ones (unless the delay
+   * did it) their idle grace, and long-lived streams their goodbye.
+   */
+  void drain(boolean fromServing) {
+    for (TrackedConnection conn : List.copyOf(connections.values())) {
+      if (conn.http2 || (fromServing && conn.state == State.IDLE)) {
+        closeWhenIdle(conn);
+      }
+      for (Exchange exchange : List.copyOf(conn.exchanges)) {
+        exchange.goAway();
+      }
+    }
+  }
+
+  /**
+   * Whether every open connection holds a request: none idle, none switching to HTTP/2, and no
+   * HTTP/1 request running, whose response may end without Connection: close or is streaming. (An
+   * HTTP/2 connection's streams cannot outlast its second GOAWAY unannounced.)
+   */
+  boolean quiet() {
+    if (counts[State.IDLE.ordinal()] > 0 || counts[State.SWITCHING.ordinal()] > 0) {
+      return false;
+    }
+    for (TrackedConnection conn : connections.values()) {
+      if (!conn.http2 && conn.exchanges.stream().anyMatch(exchange -> !exchange.held)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The listener closes: responses in progress are told to close their connections. */
+  void listenerClosing() {
+    for (TrackedConnection conn : connections.values()) {
+      for (Exchange exchange : conn.exchanges) {
+        if (!exchange.held) {
+          markClose(exchange);
+        }
+      }
+    }
+  }
+
+  /** The socket is closed: runs the held requests, each telling its client to close. */
+  void release() {
+    List<Exchange> run = List.copyOf(held);
+    held.clear();
+    for (Exchange exchange : run) {
+      exchange.held = false;
+      markClose(exchange);
+      exchange.ctx.next();
+      // A route that reads the body resumed it already; for one that does not, it is discarded.
+      exchange.ctx.request().resume();
+    }
+    for (TrackedConnection conn : List.copyOf(connections.values())) {
+      if (conn.http2) {
+        closeWhenIdle(conn);
+      }
+    }
+  }
+
+  /**
+   * Completes once no request is in flight and no connection is open. Each round waits on the
+   * promises outstanding when it starts; requests that arrive meanwhile are caught by the next.
+   */
+  Future<Void> settle() {
+    List<Future<Void>> pending = new ArrayList<>();
+    for (TrackedConnection conn : connections.values()) {
+      for (Exchange exchange : conn.exchanges) {
+        pending.add(exchange.done());
+      }
+      pending.add(conn.closed.future());
+    }
+    if (pending.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return Future.join(pending).transform(v -> settle());
+  }
+
+  /** The deadline: see {@link DeadlineAbort}. */
+  void abort() {
+    held.clear();
+    for (TrackedConnection conn : List.copyOf(connections.values())) {
+      DeadlineAbort.abort(conn, this, shared);
+    }
+  }
+
+  /** A guard closed a connection with requests unanswered: during a drain, those are aborted. */
+  private void lost(int requests) {
+    if (drain.phase() != Phase.SERVING) {
+      shared.countAborted(requests);
+    }
+  }
+
+  private void ended(Exchange exchange, boolean succeeded) {
+    TrackedConnection conn = exchange.conn;
+    if (exchange.flushing) {
+      return; // settled once its stream closes: flushed
+    }
+    if (succeeded
+        && conn.http2
+        && !exchange.aborted
+        && conn.streams.pending(exchange.streamId, exchange)) {
+      // Ended, but its last bytes may wait on the client's flow-control window: it counts as
+      // answered once they have left, and as aborted if they never do.
+      exchange.flushing = true;
+      return;
+    }
+    if (!conn.exchanges.remove(exchange)) {
+      return; // settled by its connection's close already
+    }
+    if (exchange.held) {
+      held.remove(exchange);
+    }
+    exchange.settled();
+    shared.requestEnded();
+    boolean draining = drain.phase() != Phase.SERVING;
+    // A stream told to go away ends with its connection: drained all the same.
+    if (draining && (succeeded || exchange.toldToGo) && !exchange.aborted) {
+      shared.countDrained();
+    }
+    if (conn.state == State.BUSY) {
+      HttpServerResponse response = exchange.ctx.response();
+      // Vert.x closes a connection only when the request asked to; a response saying so (the
+      // drain's, or a 413 whose body was not read) needs the close done here.
+      if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
+        if (draining) {
+          drain.invited();
+        }
+        close(conn, true);
+      } else if (conn.exchanges.isEmpty()) {
+        conn.idleSince = System.nanoTime();
+        setState(conn, State.IDLE);
+        if (draining) {
+          closeWhenIdle(conn);
+        }
+      }
+    }
+    // Only once this connection counts as idle or closing: checked earlier, the end of a streamed
+    // response would make the loop look quiet and let the listener close under it.
+    drain.checkQuiet();
+  }
+
+  /** An HTTP/2 response's stream has closed: its last bytes left ({@code out}), or never will. */
+  private void flushed(Exchange exchange, boolean out) {
+    exchange.flushing = false;
+    if (!out && drain.phase() != Phase.SERVING && !exchange.aborted) {
+      exchange.aborted = true;
+      shared.countAborted(1);
+    }
+    ended(exchange, out);
+  }
+
+  private void closed(TrackedConnection conn) {
+    if (conn.state == State.CLOSED) {
+      return;
+    }
+    shared.leave();
+    connections.remove(conn.connection);
+    setState(conn, State.CLOSED);
+    // An upgraded connection's request has no end handler left to call: settled here.
+    for (Exchange exchange : List.copyOf(conn.exchanges)) {
+      ended(exchange, exchange.ctx.response().ended());
+    }
+    conn.closed.complete();
+  }
+
+  /**
+   * Closes a connection once its output is out.
+   *
+   * @param afterResponse a response has just ended on it, which must reach the client
+   */
+  void close(TrackedConnection conn, boolean afterResponse) {
+    if (conn.state == State.CLOSING || conn.state == State.CLOSED) {
+      return;
+    }
+    setState(conn, State.CLOSING);
+    if (drain.phase() != Phase.SERVING) {
+      shared.countClosedByDrain();
+    }
+    if (!conn.http2) {
+      conn.guard.closeWhenFlushed(afterResponse);
+      return;
+    }
+    // The second GOAWAY names the last stream the client opened; Netty then closes the connection
+    // when its last stream ends (or at the deadline; before a drain, a connection gone idle gives a
+    // stream opened between the GOAWAYs as long as an idle connection lasts).
+    Internals.goAway(conn.connection, -1);
+    if (drain.phase() == Phase.HOLDING) {
+      // Its client reconnects at once: this loop's listener waits for that connection to land.
+      drain.invited();
+    }
+    conn.connection.shutdown(drain.closeGraceMs(), MILLISECONDS);
+  }
+
+  /** The one place a connection's state and the per-state counts change. */
+  void setState(TrackedConnection conn, State next) {
+    assert onLoop();
+    State previous = conn.state;
+    if (previous == next) {
+      return;
+    }
+    if (previous != null) {
+      counts[previous.ordinal()]--;
+    }
+    counts[next.ordinal()]++;
+    conn.state = next;
+    if (next == State.CLOSING || next == State.CLOSED) {
+      vertx.cancelTimer(conn.idleTimer);
+    }
+    if (previous == State.IDLE || previous == State.SWITCHING) {
+      drain.checkQuiet();
+    }
+  }
+
+  /**
+   * Closes an HTTP/1 connection once it has been idle for the grace; starts an HTTP/2 connection's
+   * two GOAWAYs (as gRPC and h2o do): the first, with the highest stream id, tells the client to
+   * open no more streams without refusing one on its way; the PING's ack (or the grace) proves that
+   * what it opened before has arrived, and {@link #close} sends the second.
+   */
+  private void closeWhenIdle(TrackedConnection conn) {
+    if (conn.http2) {
+      if (!conn.goingAway) {
+        conn.goingAway = true;
+        Internals.goAway(conn.connection, Integer.MAX_VALUE);
+        conn.connection
+            .ping(PING)
+            .timeout(idleMs, MILLISECONDS)
+            .onComplete(ar -> close(conn, false));
+      }
+      return;
+    }
+    vertx.cancelTimer(conn.idleTimer);
+    long quietMs = (System.nanoTime() - conn.idleSince) / 1_000_000;
+    conn.idleTimer =
+        vertx.setTimer(
+            Math.max(1, idleMs - quietMs),
+            id -> {
+              if (conn.state == State.IDLE) {
+                close(conn, false);
+              }
+            });
+  }
+}

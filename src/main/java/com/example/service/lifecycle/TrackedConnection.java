@@ -1,0 +1,56 @@
+package com.example.service.lifecycle;
+
+import io.vertx.core.Promise;
+import io.vertx.core.http.HttpConnection;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One accepted connection, as its loop's {@link LoopConnections} tracks it. */
+final class TrackedConnection {
+
+  /**
+   * Its state; {@link LoopConnections#setState} is the one place that changes it and the counts.
+   */
+  enum State {
+    /**
+     * No request in progress: a connection a client may be reusing now. An HTTP/2 connection stays
+     * here, whatever its streams, until its second GOAWAY.
+     */
+    IDLE,
+    /**
+     * The client opened with the HTTP/2 preface (or upgraded), and Vert.x's HTTP/2 connection has
+     * not arrived yet: to the drain it is as idle as an idle HTTP/1 connection, its first streams
+     * on their way, and the loop has no quiet moment while it is here.
+     */
+    SWITCHING,
+    BUSY,
+    /** The drain or Vert.x is closing it; never idle again. */
+    CLOSING,
+    CLOSED
+  }
+
+  final HttpConnection connection;
+  final boolean http2;
+  final Promise<Void> closed = Promise.promise();
+
+  /** HTTP/1 only. */
+  ConnectionGuard guard;
+
+  /** HTTP/2 only: when a response's last bytes leave. */
+  Http2Streams<Exchange> streams;
+
+  /** HTTP/2: the first GOAWAY is sent. */
+  boolean goingAway;
+
+  /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
+  final List<Exchange> exchanges = new ArrayList<>(2);
+
+  State state;
+  long idleSince = System.nanoTime();
+  long idleTimer = -1;
+
+  TrackedConnection(HttpConnection connection) {
+    this.connection = connection;
+    this.http2 = Internals.isHttp2(connection);
+  }
+}
