@@ -34,6 +34,7 @@ class Http2HostileClientIT {
   static final int HEAD_TIMEOUT_MS = 2000;
   static final int IDLE_TIMEOUT_MS = 3000;
   static final int WRITE_TIMEOUT_MS = 1500;
+  static final int BODY_TIMEOUT_MS = 2500;
   static final int GRACE_MS = 1000;
   static final int CONNECTIONS = 20;
 
@@ -45,11 +46,17 @@ class Http2HostileClientIT {
   static final int SETTINGS = 0x4;
   static final int PING = 0x6;
   static final int GOAWAY = 0x7;
+  static final int RST_STREAM = 0x3;
   static final int END_STREAM = 0x1;
   static final int END_HEADERS = 0x4;
 
   /** HPACK for :method GET, :scheme http, :path / (static table), then :authority "x". */
   static final byte[] GET_ROOT = {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'x'};
+
+  /** HPACK for :method POST, :scheme http, :path /upload, :authority "x". */
+  static final byte[] POST_UPLOAD = {
+    (byte) 0x83, (byte) 0x86, 0x44, 0x07, '/', 'u', 'p', 'l', 'o', 'a', 'd', 0x41, 0x01, 'x'
+  };
 
   @TempDir static Path dir;
   static ServiceProcess service;
@@ -64,6 +71,7 @@ class Http2HostileClientIT {
                     "HTTP_HEAD_TIMEOUT_MS", "" + HEAD_TIMEOUT_MS,
                     "HTTP_IDLE_TIMEOUT_MS", "" + IDLE_TIMEOUT_MS,
                     "HTTP_WRITE_TIMEOUT_MS", "" + WRITE_TIMEOUT_MS,
+                    "HTTP_BODY_TIMEOUT_MS", "" + BODY_TIMEOUT_MS,
                     "SHUTDOWN_IDLE_MS", "" + GRACE_MS))
             .quiet();
     port = service.port();
@@ -325,5 +333,32 @@ class Http2HostileClientIT {
         .contains(
             "HTTP/2 connection error: Http2Exception: Maximum number 10000 of outstanding control frames reached");
     assertStillServing();
+  }
+
+  @Test
+  void aRequestBodyNeverEndedHasItsStreamResetAtTheBodyTimeoutAndTheConnectionServesOn()
+      throws Exception {
+    try (H2 h2 = H2.handshake()) {
+      long since = System.nanoTime();
+      h2.write(frame(HEADERS, END_HEADERS, 1, POST_UPLOAD));
+      h2.write(frame(DATA, 0, 1, new byte[10])); // and never the rest, nor END_STREAM
+
+      Frame reset;
+      do {
+        reset = h2.read();
+      } while (reset != null && !(reset.type() == RST_STREAM && reset.stream() == 1));
+      long resetMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
+
+      assertThat(reset).as("stream 1 reset").isNotNull();
+      assertThat(resetMs)
+          .isBetween((long) BODY_TIMEOUT_MS - 100, (long) BODY_TIMEOUT_MS + SLACK_MS);
+      h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 3, GET_ROOT));
+      Frame answer;
+      do {
+        answer = h2.read();
+      } while (answer != null && !(answer.type() == HEADERS && answer.stream() == 3));
+      assertThat(answer).as("stream 3 answered on the same connection").isNotNull();
+    }
+    assertThat(service.output()).contains("HTTP/2 request body timeout, stream reset");
   }
 }

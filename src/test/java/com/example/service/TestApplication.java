@@ -64,6 +64,14 @@ final class TestApplication implements Application {
     extraRoutes.accept(vertx, router);
     router.get("/hello").handler(ctx -> ctx.end("hello"));
     router
+        .post("/upload")
+        .handler(
+            ctx ->
+                ctx.request()
+                    .body()
+                    .onSuccess(body -> ctx.end("received " + body.length()))
+                    .onFailure(err -> ctx.fail(400)));
+    router
         .get("/ws")
         .handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));
     router

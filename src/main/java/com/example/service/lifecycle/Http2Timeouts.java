@@ -15,6 +15,7 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.Future;
+import java.util.ArrayDeque;
 import java.util.function.BiConsumer;
 
 /**
@@ -26,6 +27,9 @@ import java.util.function.BiConsumer;
  *       CONTINUATIONs, from the first byte of the HEADERS frame to the frame that ends the block),
  *       must each arrive within the head timeout, else the connection gets a GOAWAY and is closed
  *       (what a 408 is to HTTP/1.1: a slowloris over HTTP/2 holds nothing);
+ *   <li>a request body (a stream the client has not ended) must be complete within the body timeout
+ *       from its stream's start, else that stream is reset (RST_STREAM with CANCEL), as the
+ *       HTTP/1.1 guard answers 408: the connection and its other streams go on;
  *   <li>response DATA waiting for the client (on its flow-control window, or on the socket) must
  *       make progress within the write timeout, else the connection gets a GOAWAY and is closed;
  *       its streams are then lost, and the drain counts them aborted;
@@ -63,6 +67,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   }
 
   private final long headNanos;
+  private final long bodyNanos;
   private final long writeNanos;
   private final long idleNanos;
   private final BiConsumer<String, String> errors;
@@ -78,6 +83,15 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private Future<?> headTimer;
   private Future<?> idleTimer;
   private Future<?> writeTimer;
+  private Future<?> bodyTimer;
+
+  /**
+   * Streams whose client was still sending when they began, in the order they began: the first is
+   * the next to time out.
+   */
+  private final ArrayDeque<Receiving> receiving = new ArrayDeque<>();
+
+  private record Receiving(Http2Stream stream, long since) {}
 
   /** The idle timeout has passed: the connection is going away, and is never idle again. */
   private boolean idled;
@@ -139,13 +153,19 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   /**
    * @param headNanos how long the handshake, and each header block, may take
+   * @param bodyNanos how long a request body may take, from its stream's start
    * @param writeNanos how long response data may wait for the client without progress
    * @param idleNanos how long the connection may have no open stream
    * @param errors told of each connection closed for a limit: a kind to count, and the client
    */
   Http2Timeouts(
-      long headNanos, long writeNanos, long idleNanos, BiConsumer<String, String> errors) {
+      long headNanos,
+      long bodyNanos,
+      long writeNanos,
+      long idleNanos,
+      BiConsumer<String, String> errors) {
     this.headNanos = headNanos;
+    this.bodyNanos = bodyNanos;
     this.writeNanos = writeNanos;
     this.idleNanos = idleNanos;
     this.errors = errors;
@@ -169,6 +189,13 @@ final class Http2Timeouts extends ChannelDuplexHandler {
           @Override
           public void onStreamActive(Http2Stream stream) {
             cancelIdle();
+            if (stream.state().remoteSideOpen()) {
+              // A request with a body: a GET's HEADERS end its stream, and cost nothing here.
+              receiving.add(new Receiving(stream, now()));
+              if (bodyTimer == null) {
+                bodyTimer = schedule(Http2Timeouts.this::checkBodies, bodyNanos);
+              }
+            }
             if (writeTimer == null) {
               writeProgressAt = now();
               writeTimer = schedule(Http2Timeouts.this::checkWrites, writeNanos / 4);
@@ -222,6 +249,28 @@ final class Http2Timeouts extends ChannelDuplexHandler {
       return;
     }
     expire(head == Head.HANDSHAKE ? "preface and SETTINGS timeout" : "request head timeout");
+  }
+
+  /** Resets each stream whose client has not ended its body within the body timeout. */
+  private void checkBodies() {
+    bodyTimer = null;
+    long now = now();
+    ChannelHandlerContext codecCtx = ctx.pipeline().context(codec);
+    for (Receiving first = receiving.peek(); first != null; first = receiving.peek()) {
+      Http2Stream stream = first.stream();
+      if (stream.state().remoteSideOpen() && now - first.since() < bodyNanos) {
+        bodyTimer = schedule(this::checkBodies, bodyNanos - (now - first.since()));
+        break;
+      }
+      receiving.poll();
+      if (stream.state().remoteSideOpen()) {
+        errors.accept(
+            "HTTP/2 request body timeout, stream reset",
+            String.valueOf(ctx.channel().remoteAddress()));
+        codec.resetStream(codecCtx, stream.id(), Http2Error.CANCEL.code(), codecCtx.newPromise());
+      }
+    }
+    codecCtx.flush();
   }
 
   /**
@@ -311,6 +360,8 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   private void cancelAll() {
     cancel(headTimer);
+    cancel(bodyTimer);
+    receiving.clear();
     cancel(writeTimer);
     cancelIdle();
   }

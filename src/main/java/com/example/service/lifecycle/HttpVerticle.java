@@ -89,6 +89,7 @@ final class HttpVerticle extends VerticleBase {
                 () ->
                     new Http2Timeouts(
                         limits.headTimeout().toNanos(),
+                        limits.bodyTimeout().toNanos(),
                         limits.writeTimeout().toNanos(),
                         limits.idleTimeout().toNanos(),
                         (kind, client) -> clientErrors.record(Level.INFO, kind, client)))

@@ -28,11 +28,13 @@ class Http2TimeoutsTest {
   private static final long HEAD_MS = 2_000;
   private static final long WRITE_MS = 1_500;
   private static final long IDLE_MS = 3_000;
+  private static final long BODY_MS = 4_000;
 
   private static final int DATA = 0x0;
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int GOAWAY = 0x7;
+  private static final int RST_STREAM = 0x3;
   private static final int CONTINUATION = 0x9;
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
@@ -58,6 +60,7 @@ class Http2TimeoutsTest {
     Http2Timeouts timeouts =
         new Http2Timeouts(
             MILLISECONDS.toNanos(HEAD_MS),
+            MILLISECONDS.toNanos(BODY_MS),
             MILLISECONDS.toNanos(WRITE_MS),
             MILLISECONDS.toNanos(IDLE_MS),
             (kind, client) -> errors.add(kind));
@@ -242,6 +245,41 @@ class Http2TimeoutsTest {
     advance(1);
 
     assertThat(idles).hasValue(1);
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
+  void aBodyNotEndedWithinTheBodyTimeoutHasItsStreamResetAndTheConnectionGoesOn() {
+    send(handshake());
+    send(frame(HEADERS, END_HEADERS, 1, GET_ROOT)); // a body follows
+    send(frame(DATA, 0, 1, new byte[10]));
+    advance(BODY_MS / 2);
+    send(frame(HEADERS, END_HEADERS, 3, GET_ROOT));
+    framesWritten();
+    advance(BODY_MS / 2 - 1);
+    assertThat(framesWritten()).doesNotContain(RST_STREAM);
+
+    advance(1);
+
+    assertThat(framesWritten()).containsExactly(RST_STREAM);
+    assertThat(codec.connection().stream(1)).isNull();
+    assertThat(codec.connection().stream(3).state().remoteSideOpen()).isTrue();
+    assertThat(channel.isOpen()).isTrue();
+    assertThat(errors).containsExactly("HTTP/2 request body timeout, stream reset");
+
+    send(frame(DATA, END_STREAM, 3, new byte[10])); // stream 3's body ends in time
+    advance(BODY_MS);
+    assertThat(framesWritten()).doesNotContain(RST_STREAM);
+  }
+
+  @Test
+  void aStreamWhoseRequestEndsWithItsHeadersHasNoBodyTimeout() {
+    send(handshake());
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    framesWritten();
+    advance(BODY_MS * 2);
+
+    assertThat(framesWritten()).doesNotContain(RST_STREAM);
     assertThat(errors).isEmpty();
   }
 }
