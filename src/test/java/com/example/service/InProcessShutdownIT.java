@@ -197,8 +197,8 @@ class InProcessShutdownIT {
       assertThat(c.get(10, TimeUnit.SECONDS)).as("closed by the server at the end").isTrue();
     }
     assertThat(status).isEqualTo(Service.EXIT_OK);
-    assertThat(service.drain().result().drained()).isGreaterThanOrEqualTo(5);
-    assertThat(service.drain().result().aborted()).isZero();
+    assertThat(service.state().result().drained()).isGreaterThanOrEqualTo(5);
+    assertThat(service.state().result().aborted()).isZero();
   }
 
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
@@ -228,7 +228,7 @@ class InProcessShutdownIT {
       assertAnsweredThenClosed(during, "/hello");
     }
     assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
-    assertThat(service.drain().result().drained()).isEqualTo(2);
+    assertThat(service.state().result().drained()).isEqualTo(2);
   }
 
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
@@ -247,7 +247,7 @@ class InProcessShutdownIT {
       assertAnsweredThenClosed(conn, "/hello");
       assertThatThrownBy(this::connect).isInstanceOf(ConnectException.class);
       assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
-      assertThat(service.drain().result().drained()).isEqualTo(1);
+      assertThat(service.state().result().drained()).isEqualTo(1);
     }
   }
 
@@ -326,7 +326,7 @@ class InProcessShutdownIT {
     assertThat(response.headers()).containsEntry("retry-after", "1");
     assertThat(response.connectionClose()).isTrue();
     assertThat(status).isEqualTo(Service.EXIT_INCOMPLETE);
-    assertThat(service.drain().result().aborted()).isEqualTo(1);
+    assertThat(service.state().result().aborted()).isEqualTo(1);
   }
 
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
@@ -437,8 +437,8 @@ class InProcessShutdownIT {
       h2.closed().get(10, TimeUnit.SECONDS);
       assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
       assertThat(h2.goAways()).hasSize(2);
-      assertThat(service.drain().result().drained()).isEqualTo(2);
-      assertThat(service.drain().result().aborted()).isZero();
+      assertThat(service.state().result().drained()).isEqualTo(2);
+      assertThat(service.state().result().aborted()).isZero();
     }
   }
 
@@ -460,7 +460,7 @@ class InProcessShutdownIT {
     assertThat(answered.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_1_1);
     assertThat(answered.body()).isEqualTo("done");
     assertThat(status).isEqualTo(Service.EXIT_OK);
-    assertThat(service.drain().result().drained()).isEqualTo(1);
+    assertThat(service.state().result().drained()).isEqualTo(1);
   }
 
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
@@ -479,7 +479,7 @@ class InProcessShutdownIT {
       assertThat(hello.body()).isEqualTo("hello");
     }
     assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
-    assertThat(service.drain().result().aborted()).isZero();
+    assertThat(service.state().result().aborted()).isZero();
   }
 
   private HttpRequest request(String path) {
@@ -536,7 +536,7 @@ class InProcessShutdownIT {
       assertThat(cut.resetCode()).as("RST_STREAM CANCEL: " + cut).isEqualTo(8L);
       h2.closed().get(10, TimeUnit.SECONDS);
       assertThat(status).isEqualTo(Service.EXIT_INCOMPLETE);
-      assertThat(service.drain().result().aborted()).isEqualTo(2);
+      assertThat(service.state().result().aborted()).isEqualTo(2);
     }
   }
 
@@ -561,8 +561,8 @@ class InProcessShutdownIT {
       assertThat(closeCode.get(5, TimeUnit.SECONDS)).isEqualTo((short) 1001);
       assertThat(ws.closeReason()).isEqualTo("going away");
       assertThat(status).isEqualTo(Service.EXIT_OK);
-      assertThat(service.drain().result().drained()).isEqualTo(1);
-      assertThat(service.drain().result().aborted()).isZero();
+      assertThat(service.state().result().drained()).isEqualTo(1);
+      assertThat(service.state().result().aborted()).isZero();
     } finally {
       webSockets.close().await();
       client.close().await();
@@ -586,8 +586,8 @@ class InProcessShutdownIT {
           .as("the close wait is SHUTDOWN_IDLE_MS, not the deadline")
           .isLessThan(5_000);
       assertThat(status).isEqualTo(Service.EXIT_OK);
-      assertThat(service.drain().result().drained()).isEqualTo(1);
-      assertThat(service.drain().result().aborted()).isZero();
+      assertThat(service.state().result().drained()).isEqualTo(1);
+      assertThat(service.state().result().aborted()).isZero();
     }
   }
 
@@ -624,8 +624,8 @@ class InProcessShutdownIT {
       assertThat(body.toString())
           .endsWith("event: reconnect\nretry: 1000\ndata: {\"reason\":\"shutting down\"}\n\n");
       assertThat(status).isEqualTo(Service.EXIT_OK);
-      assertThat(service.drain().result().drained()).isEqualTo(1);
-      assertThat(service.drain().result().aborted()).isZero();
+      assertThat(service.state().result().drained()).isEqualTo(1);
+      assertThat(service.state().result().aborted()).isZero();
     } finally {
       http.close().await();
       client.close().await();

@@ -1,5 +1,7 @@
 package com.example.service.lifecycle;
 
+import com.example.service.lifecycle.internal.JsonLineFormatter;
+import com.example.service.lifecycle.internal.LineFormatter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -67,7 +69,7 @@ public final class Logging {
   }
 
   /** The fields {@link #log} attached to {@code record}, or null. */
-  static Map<String, Object> fields(LogRecord record) {
+  public static Map<String, Object> fields(LogRecord record) {
     Object[] parameters = record.getParameters();
     return parameters != null && parameters.length == 1 && parameters[0] instanceof Fields f
         ? f.values()

@@ -1,5 +1,6 @@
 package com.example.service.lifecycle;
 
+import com.example.service.lifecycle.internal.LoopConnections;
 import io.vertx.ext.web.RoutingContext;
 
 /**

@@ -69,15 +69,17 @@ public final class Metrics {
         .build();
   }
 
-  /** Registers the shutdown's series, read from {@code drain} at each scrape. */
-  void bind(HttpDrain drain) {
+  /**
+   * Registers the shutdown's series, read from {@code drain} (the service state) at each scrape.
+   */
+  void bind(ServiceState drain) {
     Gauge.builder("service.lifecycle.phase", drain, d -> d.phase().ordinal())
         .description("0 serving, 1 pre-stop delay, 2 draining, 3 stopping components")
         .register(registry);
-    Gauge.builder("service.http.requests.in.flight", drain, HttpDrain::requestsInFlight)
+    Gauge.builder("service.http.requests.in.flight", drain, ServiceState::requestsInFlight)
         .description("requests being served or held, over every event loop")
         .register(registry);
-    Gauge.builder("service.http.connections", drain, HttpDrain::connectionsOpen)
+    Gauge.builder("service.http.connections", drain, ServiceState::connectionsOpen)
         .description("open HTTP connections, over every event loop")
         .register(registry);
     FunctionCounter.builder("service.http.drained.requests", drain, d -> d.result().drained())
@@ -87,17 +89,19 @@ public final class Metrics {
         .description("requests answered 503, cut or left unanswered by the shutdown")
         .register(registry);
     FunctionCounter.builder(
-            "service.http.connections.refused", drain, HttpDrain::connectionsRefused)
+            "service.http.connections.refused", drain, ServiceState::connectionsRefused)
         .description("connections closed at once because HTTP_MAX_CONNECTIONS were open")
         .register(registry);
     FunctionCounter.builder(
-            "service.http.connections.closed.by.drain", drain, HttpDrain::connectionsClosedByDrain)
+            "service.http.connections.closed.by.drain",
+            drain,
+            ServiceState::connectionsClosedByDrain)
         .description("connections the shutdown closed")
         .register(registry);
   }
 
   /** Adds {@code GET /metrics}, the Prometheus text format. */
-  void route(Router router) {
+  public void route(Router router) {
     router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
   }
 }

@@ -89,7 +89,7 @@ public final class Responses {
         return;
       }
     }
-    // The router's error handler (HttpVerticle) logs the WARNING line and answers the JSON error.
+    // The router's error handler logs the WARNING line and answers the JSON error.
     ctx.fail(status, err);
   }
 }

@@ -2,6 +2,12 @@ package com.example.service.lifecycle;
 
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
+import com.example.service.lifecycle.internal.ClientErrors;
+import com.example.service.lifecycle.internal.Clock;
+import com.example.service.lifecycle.internal.Deadline;
+import com.example.service.lifecycle.internal.HttpDrain;
+import com.example.service.lifecycle.internal.HttpVerticle;
+import com.example.service.lifecycle.internal.Internals;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -39,6 +45,7 @@ public final class Service {
   private final Vertx vertx;
   private final LifecycleOptions options;
   private final HttpDrain drain;
+  private final ServiceState state;
   private final ClientErrors clientErrors;
   private final List<Deployed> deployed = new ArrayList<>();
   private final Promise<Void> begun = Promise.promise();
@@ -48,6 +55,7 @@ public final class Service {
     this.vertx = vertx;
     this.options = options;
     this.drain = new HttpDrain(options.host(), options.idleGrace().toMillis());
+    this.state = new ServiceState(drain);
     this.clientErrors = new ClientErrors(vertx);
   }
 
@@ -79,7 +87,7 @@ public final class Service {
     }
     Service service = new Service(vertx, options);
     if (metrics != null) {
-      metrics.bind(service.drain);
+      metrics.bind(service.state);
     }
     Future<Void> chain = Future.succeededFuture();
     for (Component component : application.components(config)) {
@@ -104,6 +112,7 @@ public final class Service {
                               new HttpVerticle(
                                   options,
                                   service.drain,
+                                  service.state,
                                   service.clientErrors,
                                   metrics,
                                   application,
@@ -155,9 +164,9 @@ public final class Service {
     return port;
   }
 
-  /** The shared drain state: phase and counts, for readiness, tests and metrics. */
-  public HttpDrain drain() {
-    return drain;
+  /** What the service is doing: its phase and the drain's counts, read-only. */
+  public ServiceState state() {
+    return state;
   }
 
   /**
@@ -192,6 +201,7 @@ public final class Service {
             + "): readiness is 503"
             + (delayed ? ", responses carry Connection: close" : ""),
         Map.of("signal", reason));
+    state.advance(LifecyclePhase.DELAY);
     Future<Void> beginning = drain.beginShutdown(delayed).onComplete(begun);
     return beginning
         .compose(v -> delay())
@@ -200,6 +210,7 @@ public final class Service {
               Deadline deadline = Deadline.in(options.timeout());
               LOG.info(
                   "closing the listener; draining for at most " + deadline.requestsMs() + " ms");
+              state.advance(LifecyclePhase.DRAINING);
               return drain
                   .drain(deadline)
                   .compose(
@@ -213,7 +224,7 @@ public final class Service {
                                 "elapsed_ms", drainedMs,
                                 "drained", result.drained(),
                                 "aborted", result.aborted()));
-                        drain.advance(LifecyclePhase.STOPPING);
+                        state.advance(LifecyclePhase.STOPPING);
                         return stopComponents(deadline);
                       })
                   .compose(
@@ -229,7 +240,7 @@ public final class Service {
             })
         .map(
             stopped -> {
-              HttpDrain.Result result = drain.result();
+              DrainResult result = drain.result();
               int status = stopped && result.aborted() == 0 ? EXIT_OK : EXIT_INCOMPLETE;
               long tookMs = clock.elapsedMs();
               Logging.log(

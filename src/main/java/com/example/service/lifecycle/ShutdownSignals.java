@@ -1,5 +1,6 @@
 package com.example.service.lifecycle;
 
+import com.example.service.lifecycle.internal.Internals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

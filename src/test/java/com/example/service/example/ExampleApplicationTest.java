@@ -211,7 +211,7 @@ class ExampleApplicationTest {
     assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
 
     assertThat(closeCode.get(5, TimeUnit.SECONDS)).isEqualTo(1001);
-    assertThat(service.drain().result().drained()).isEqualTo(1);
+    assertThat(service.state().result().drained()).isEqualTo(1);
   }
 
   @Test

@@ -1,6 +1,7 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
-import com.example.service.lifecycle.TrackedConnection.State;
+import com.example.service.lifecycle.Responses;
+import com.example.service.lifecycle.internal.TrackedConnection.State;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.List;

@@ -1,4 +1,4 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import java.time.Duration;
 
@@ -23,7 +23,7 @@ public final class Deadline {
   public static final long MARGIN_MS = 500;
 
   /** What a component that comes after the deadline gets to stop. */
-  static final long LATE_STOP_MS = 100;
+  public static final long LATE_STOP_MS = 100;
 
   /** What the JVM needs to exit after Vert.x has closed. */
   static final long EXIT_MS = 100;
@@ -46,7 +46,7 @@ public final class Deadline {
   }
 
   /** From the start: when requests still waiting are aborted. */
-  long requestsMs() {
+  public long requestsMs() {
     return timeoutMs - reserveMs();
   }
 
@@ -56,22 +56,22 @@ public final class Deadline {
   }
 
   /** From the start: when component stops are given up. */
-  long componentsMs() {
+  public long componentsMs() {
     return timeoutMs;
   }
 
   /** From the start: when Vert.x's close is given up. */
-  long closeMs() {
+  public long closeMs() {
     return timeoutMs + MARGIN_MS - EXIT_MS;
   }
 
   /** Milliseconds since the start. */
-  long elapsedMs() {
+  public long elapsedMs() {
     return (System.nanoTime() - startNanos) / 1_000_000;
   }
 
   /** Milliseconds from now until {@code pointMs} after the start, at least 1 (a timer's least). */
-  long untilMs(long pointMs) {
+  public long untilMs(long pointMs) {
     return Math.max(1, pointMs - elapsedMs());
   }
 

@@ -1,8 +1,8 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
-import com.example.service.lifecycle.Http1State.Reading;
+import com.example.service.lifecycle.internal.Http1State.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;

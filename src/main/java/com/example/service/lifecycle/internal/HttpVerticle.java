@@ -1,5 +1,14 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
+import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.HttpLimits;
+import com.example.service.lifecycle.LifecycleOptions;
+import com.example.service.lifecycle.LifecyclePhase;
+import com.example.service.lifecycle.Metrics;
+import com.example.service.lifecycle.Responses;
+import com.example.service.lifecycle.Service;
+import com.example.service.lifecycle.ServiceState;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -27,13 +36,14 @@ import java.util.logging.Logger;
  * every connection held to the {@link HttpLimits} by a {@link ConnectionGuard}. {@link Service}
  * deploys one per {@code HTTP_INSTANCES}, all listening on the same socket.
  */
-final class HttpVerticle extends VerticleBase {
+public final class HttpVerticle extends VerticleBase {
 
   private static final JsonObject UP = new JsonObject().put("status", "UP");
   private static final Logger LOG = Logger.getLogger("http");
 
   private final LifecycleOptions options;
   private final HttpDrain drain;
+  private final ServiceState state;
   private final ClientErrors clientErrors;
   private final Metrics metrics;
   private final Application application;
@@ -43,15 +53,17 @@ final class HttpVerticle extends VerticleBase {
   /**
    * @param metrics where {@code /metrics} reads from; null when metrics are off
    */
-  HttpVerticle(
+  public HttpVerticle(
       LifecycleOptions options,
       HttpDrain drain,
+      ServiceState state,
       ClientErrors clientErrors,
       Metrics metrics,
       Application application,
       Config config) {
     this.options = options;
     this.drain = drain;
+    this.state = state;
     this.clientErrors = clientErrors;
     this.metrics = metrics;
     this.application = application;
@@ -105,15 +117,15 @@ final class HttpVerticle extends VerticleBase {
         "shutdown",
         p ->
             p.complete(
-                drain.phase() == LifecyclePhase.SERVING
+                state.phase() == LifecyclePhase.SERVING
                     ? Status.OK()
-                    : Status.KO(new JsonObject().put("phase", drain.phase().name()))));
+                    : Status.KO(new JsonObject().put("phase", state.phase().name()))));
     application.readinessChecks(vertx, checks, config);
 
     Router router = Router.router(vertx);
     router.route().handler(loop.connections());
     if (options.accessLog()) {
-      router.route().handler(new AccessLog(drain));
+      router.route().handler(new AccessLog(state));
     }
     router.get("/health/live").handler(ctx -> ctx.json(UP));
     router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(checks));
@@ -149,7 +161,7 @@ final class HttpVerticle extends VerticleBase {
   }
 
   /** The port the server listens on (useful when configured with port 0). */
-  int actualPort() {
+  public int actualPort() {
     return server.actualPort();
   }
 

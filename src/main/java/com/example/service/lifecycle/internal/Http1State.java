@@ -1,7 +1,8 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
+import com.example.service.lifecycle.HttpLimits;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.function.Consumer;

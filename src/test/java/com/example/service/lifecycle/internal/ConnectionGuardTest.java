@@ -1,8 +1,9 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.example.service.lifecycle.HttpLimits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;

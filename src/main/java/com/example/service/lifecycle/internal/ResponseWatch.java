@@ -1,4 +1,4 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,5 +1,6 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
+import com.example.service.lifecycle.LongLived;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.ext.web.RoutingContext;

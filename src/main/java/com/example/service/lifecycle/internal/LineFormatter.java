@@ -1,4 +1,4 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;

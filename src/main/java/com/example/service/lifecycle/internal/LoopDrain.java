@@ -1,7 +1,8 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
+import com.example.service.lifecycle.LongLived;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

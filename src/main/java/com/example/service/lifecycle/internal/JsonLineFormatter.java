@@ -1,5 +1,6 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
+import com.example.service.lifecycle.Logging;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
 import java.io.StringWriter;

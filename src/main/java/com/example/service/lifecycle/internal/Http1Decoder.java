@@ -1,6 +1,7 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
-import com.example.service.lifecycle.Http1State.Reading;
+import com.example.service.lifecycle.HttpLimits;
+import com.example.service.lifecycle.internal.Http1State.Reading;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,4 +1,4 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -72,7 +72,7 @@ import java.util.function.Supplier;
  *       and still handle a second signal.
  * </ul>
  */
-final class Internals {
+public final class Internals {
 
   /** Vert.x's name for an HTTP/1 connection's request decoder. */
   static final String DECODER = "httpDecoder";
@@ -90,7 +90,7 @@ final class Internals {
    *
    * @throws IllegalStateException naming the Vert.x version and what it lacks
    */
-  static void check() {
+  public static void check() {
     try {
       VertxHttpRequestDecoder.class.getConstructor(HttpServerOptions.class);
       Http2Reflection.get();
@@ -211,7 +211,7 @@ final class Internals {
    *
    * @return whether the process inherited the signal as ignored; the JVM then leaves it so
    */
-  static boolean handleSignal(String name, Runnable handler) {
+  public static boolean handleSignal(String name, Runnable handler) {
     try {
       Class<?> signal = Class.forName("sun.misc.Signal");
       Class<?> handlerType = Class.forName("sun.misc.SignalHandler");

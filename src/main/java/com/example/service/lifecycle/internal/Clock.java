@@ -1,19 +1,19 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import java.time.Duration;
 import java.time.Instant;
 
 /** Elapsed milliseconds for the lifecycle's log lines. */
-final class Clock {
+public final class Clock {
 
   private final long start = System.nanoTime();
 
-  long elapsedMs() {
+  public long elapsedMs() {
     return (System.nanoTime() - start) / 1_000_000;
   }
 
   /** Milliseconds since the JVM process started, as the OS saw it. */
-  static long sinceProcessStartMs() {
+  public static long sinceProcessStartMs() {
     return ProcessHandle.current()
         .info()
         .startInstant()

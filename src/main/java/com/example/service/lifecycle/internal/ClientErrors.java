@@ -1,4 +1,4 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import io.vertx.core.Vertx;
 import java.util.Map;
@@ -11,7 +11,7 @@ import java.util.logging.Logger;
  * written as one short line, the rest of that second are counted and summed up in one line when it
  * ends. Shared by every event loop.
  */
-final class ClientErrors {
+public final class ClientErrors {
 
   private static final Logger LOG = Logger.getLogger("http");
   private static final long WINDOW_MS = 1000;
@@ -24,7 +24,7 @@ final class ClientErrors {
 
   private boolean windowOpen;
 
-  ClientErrors(Vertx vertx) {
+  public ClientErrors(Vertx vertx) {
     this.vertx = vertx;
   }
 

@@ -1,9 +1,10 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 
-import com.example.service.lifecycle.LoopDrain.Phase;
-import com.example.service.lifecycle.TrackedConnection.State;
+import com.example.service.lifecycle.LongLived;
+import com.example.service.lifecycle.internal.LoopDrain.Phase;
+import com.example.service.lifecycle.internal.TrackedConnection.State;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -25,10 +26,10 @@ import java.util.logging.Level;
  * means for a connection is asked of the {@link LoopDrain}; this class does what it answers.
  * Everything runs on the loop, so nothing here is locked.
  */
-final class LoopConnections implements Handler<RoutingContext> {
+public final class LoopConnections implements Handler<RoutingContext> {
 
   /** Where {@link LongLived} finds this loop in a routing context. */
-  static final String KEY = "lifecycle.loop";
+  public static final String KEY = "lifecycle.loop";
 
   /** What the drain's PING carries; its ack is all that matters. */
   private static final Buffer PING = Buffer.buffer("draining");
@@ -152,7 +153,7 @@ final class LoopConnections implements Handler<RoutingContext> {
   }
 
   /** See {@link LongLived#onDrain}. */
-  void longLived(RoutingContext ctx, Runnable goingAway) {
+  public void longLived(RoutingContext ctx, Runnable goingAway) {
     assert onLoop();
     TrackedConnection conn = connections.get(ctx.request().connection());
     for (Exchange exchange : conn == null ? List.<Exchange>of() : conn.exchanges) {

@@ -1,5 +1,8 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
+import com.example.service.lifecycle.LifecyclePhase;
+import com.example.service.lifecycle.Logging;
+import com.example.service.lifecycle.ServiceState;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
@@ -15,9 +18,9 @@ final class AccessLog implements Handler<RoutingContext> {
 
   private static final Logger LOG = Logger.getLogger("access");
 
-  private final HttpDrain drain;
+  private final ServiceState drain;
 
-  AccessLog(HttpDrain drain) {
+  public AccessLog(ServiceState drain) {
     this.drain = drain;
   }
 

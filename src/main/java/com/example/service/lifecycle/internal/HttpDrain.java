@@ -1,5 +1,6 @@
-package com.example.service.lifecycle;
+package com.example.service.lifecycle.internal;
 
+import com.example.service.lifecycle.DrainResult;
 import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -18,8 +19,8 @@ import java.util.function.Consumer;
  * connection is answered, and a client that reconnects during the drain meets a closed listener.
  *
  * <p>Each event loop tracks its own connections ({@link LoopDrain}); this object holds only what
- * the loops share: the phase readiness reads, how many loops still accept, and the moment the
- * listening socket is really closed.
+ * the loops share: the counts, how many loops still accept, and the moment the listening socket is
+ * really closed.
  *
  * <h2>The shared listening socket (verified in Vert.x 5.0.10's {@code NetServerImpl} and {@code
  * ServerChannelLoadBalancer})</h2>
@@ -44,31 +45,15 @@ import java.util.function.Consumer;
  */
 public final class HttpDrain {
 
-  /**
-   * What a drain did, summed over every event loop.
-   *
-   * @param drained requests answered after shutdown began
-   * @param aborted requests answered 503 or cut off at the deadline
-   */
-  public record Result(long drained, long aborted) {
-
-    /** {@code "1 request drained, 0 aborted"}, as the log's lines say it. */
-    public String summary() {
-      return drained
-          + (drained == 1 ? " request" : " requests")
-          + " drained, "
-          + aborted
-          + " aborted";
-    }
-  }
-
   private final long idleGraceMs;
   private final String host;
   private volatile int port;
   private final List<LoopDrain> loops = new CopyOnWriteArrayList<>();
   private final AtomicBoolean listenerClosed = new AtomicBoolean();
   private final Promise<Void> holding = Promise.promise();
-  private volatile LifecyclePhase phase = LifecyclePhase.SERVING;
+
+  /** From the start of the drain until it completes: the listener probe polls only then. */
+  private volatile boolean draining;
 
   // Counted by every loop, read by the summary, readiness and metrics.
   private final LongAdder inFlight = new LongAdder();
@@ -99,19 +84,9 @@ public final class HttpDrain {
     return idleGraceMs;
   }
 
-  /** Where the lifecycle is; readiness fails from {@link LifecyclePhase#DELAY} on. */
-  public LifecyclePhase phase() {
-    return phase;
-  }
-
-  /** Moves to a later phase; the lifecycle calls it, the drain moves itself to DRAINING. */
-  public void advance(LifecyclePhase next) {
-    phase = next;
-  }
-
   /** What the drain has done so far, over every loop. */
-  public Result result() {
-    return new Result(drained.sum(), aborted.sum());
+  public DrainResult result() {
+    return new DrainResult(drained.sum(), aborted.sum());
   }
 
   /** Requests being served or held, over every loop. */
@@ -186,7 +161,6 @@ public final class HttpDrain {
    * an L4 balancer reconnect elsewhere. The listener stays open.
    */
   public Future<Void> beginShutdown(boolean closeConnections) {
-    phase = LifecyclePhase.DELAY;
     if (!closeConnections) {
       return Future.succeededFuture();
     }
@@ -202,8 +176,8 @@ public final class HttpDrain {
    *
    * @return the counts, summed over the loops; never fails
    */
-  public Future<Result> drain(Deadline deadline) {
-    phase = LifecyclePhase.DRAINING;
+  public Future<DrainResult> drain(Deadline deadline) {
+    draining = true;
     List<Future<Void>> drainedLoops = new ArrayList<>();
     List<Future<Void>> held = new ArrayList<>();
     for (LoopDrain loop : loops) {
@@ -218,7 +192,12 @@ public final class HttpDrain {
               }));
     }
     Future.join(held).<Void>mapEmpty().onComplete(holding);
-    return Future.join(drainedLoops).transform(v -> Future.succeededFuture(result()));
+    return Future.join(drainedLoops)
+        .transform(
+            v -> {
+              draining = false;
+              return Future.succeededFuture(result());
+            });
   }
 
   /** Learns the listening socket from a connection accepted on it. */
@@ -254,8 +233,9 @@ public final class HttpDrain {
   }
 
   /**
-   * Vert.x has closed the listening socket: once the kernel agrees, every loop may release its held
-   * requests. Runs on the loop whose {@code server.shutdown} closed the socket.
+   * The last loop has asked Netty to close the listening socket ({@link #stopAccepting}), which
+   * proves nothing yet: once the kernel agrees ({@link ListenerProbe}), every loop may release its
+   * held requests. Runs on that last loop.
    */
   void listenerClosed(Vertx vertx) {
     if (listenerClosed.compareAndSet(false, true)) {
@@ -269,7 +249,7 @@ public final class HttpDrain {
    * it agrees. It takes one turn of the acceptor thread, and the drain's deadline bounds it.
    */
   private void releaseOnceClosed(Vertx vertx) {
-    if (phase != LifecyclePhase.DRAINING) {
+    if (!draining) {
       return;
     }
     if (ListenerProbe.listening(host, port)) {
