@@ -18,8 +18,9 @@ import java.util.regex.Pattern;
 
 /**
  * A closed-loop load: each client sends its next request on its own keep-alive connection as soon
- * as the previous answer arrives, and reconnects at once when the connection closes. Every attempt
- * is classified, separately for connections opened before and after {@link #markSignal()}.
+ * as the previous answer arrives, and reconnects at once when the connection closes; or, as curl in
+ * a loop does, opens a new connection for every request and closes it after the answer. Every
+ * attempt is classified, separately for connections opened before and after {@link #markSignal()}.
  */
 final class LoadClient {
 
@@ -48,6 +49,7 @@ final class LoadClient {
   private final int port;
   private final String path;
   private final int clients;
+  private final boolean connectionPerRequest;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private volatile boolean signalled;
   private final List<Thread> threads = new ArrayList<>();
@@ -60,10 +62,18 @@ final class LoadClient {
   private record Threshold(long oks, CompletableFuture<Void> reached) {}
 
   LoadClient(String host, int port, String path, int clients) {
+    this(host, port, path, clients, false);
+  }
+
+  /**
+   * @param connectionPerRequest close each connection after its answer, as curl in a loop does
+   */
+  LoadClient(String host, int port, String path, int clients, boolean connectionPerRequest) {
     this.host = host;
     this.port = port;
     this.path = path;
     this.clients = clients;
+    this.connectionPerRequest = connectionPerRequest;
   }
 
   /** Completes once {@code n} requests in all have been answered OK. */
@@ -143,7 +153,7 @@ final class LoadClient {
         } else {
           outcome = Outcome.OTHER_STATUS;
         }
-        close = r.connectionClose();
+        close = r.connectionClose() || connectionPerRequest;
       } catch (RawHttp.Truncated e) {
         outcome = e.partial ? Outcome.PARTIAL : Outcome.EOF;
       } catch (SocketTimeoutException e) {

@@ -72,6 +72,40 @@ class LoadShutdownIT {
     }
   }
 
+  /**
+   * A client that opens a new connection for every request (curl in a loop): its connections open
+   * throughout the drain, on every loop, and each must be served or refused, never accepted and
+   * closed unanswered.
+   */
+  @ParameterizedTest(name = "connection per request, HTTP_INSTANCES={0}, SHUTDOWN_DELAY_MS={1}")
+  @CsvSource({"2, 0", "4, 0", "4, 1000"})
+  void aClientOpeningAConnectionPerRequestLosesNothing(int instances, int delayMs)
+      throws Exception {
+    try (ServiceProcess service = ServiceProcess.start(dir, env(instances, delayMs))) {
+      LoadClient load = new LoadClient("127.0.0.1", service.port(), "/hello", CLIENTS, true);
+      load.start();
+      load.oks(50L * CLIENTS).get(30, TimeUnit.SECONDS);
+
+      load.markSignal();
+      service.signal("TERM");
+      int status = service.awaitExit(Duration.ofSeconds(30));
+      load.stop();
+
+      System.out.println(
+          "connection-per-request result: instances="
+              + instances
+              + " delay="
+              + delayMs
+              + " exit="
+              + status
+              + " "
+              + load.json());
+      assertThat(load.failures(false)).as("failed on connections opened before SIGTERM").isZero();
+      assertThat(load.failures(true)).as("failed on connections opened after SIGTERM").isZero();
+      assertThat(status).isZero();
+    }
+  }
+
   /** Client libraries made by others, as applications use them. */
   @ParameterizedTest(name = "{0}, HTTP_INSTANCES={1}, SHUTDOWN_DELAY_MS={2}")
   @CsvSource({
