@@ -204,16 +204,20 @@ public final class LoopConnections implements Handler<RoutingContext> {
 
   /**
    * Whether every open connection holds a request: none idle, none switching to HTTP/2, and no
-   * HTTP/1 request running, whose response may end without Connection: close or is streaming. (An
-   * HTTP/2 connection's streams cannot outlast its second GOAWAY unannounced.)
+   * request running, on either protocol. An HTTP/1 response may end without Connection: close, or
+   * is streaming; an HTTP/2 connection told to go closes when its last running stream ends, and its
+   * client reconnects at once: either must happen while this loop still counts as accepting, never
+   * as the socket closes.
    */
   boolean quiet() {
     if (counts[State.IDLE.ordinal()] > 0 || counts[State.SWITCHING.ordinal()] > 0) {
       return false;
     }
     for (TrackedConnection conn : connections.values()) {
-      if (!conn.http2 && conn.exchanges.stream().anyMatch(exchange -> !exchange.held)) {
-        return false;
+      for (Exchange exchange : conn.exchanges) {
+        if (!exchange.held) {
+          return false;
+        }
       }
     }
     return true;
@@ -346,6 +350,11 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     shared.leave();
     connections.remove(conn.connection);
+    if (drain.phase() == Phase.HOLDING) {
+      // Its client may reconnect at once (curl in a loop; an HTTP/2 client after its GOAWAYs):
+      // this loop's listener waits for that connection to land.
+      drain.invited();
+    }
     setState(conn, State.CLOSED);
     // An upgraded connection's request has no end handler left to call: settled here.
     for (Exchange exchange : List.copyOf(conn.exchanges)) {

@@ -29,7 +29,12 @@ import java.util.function.Supplier;
  *       the acceptor's rotation and tracks what it is handed: a loop that left it while the socket
  *       still accepted (what {@code server.shutdown} does) would have a connection the acceptor had
  *       already handed to it closed unread (Vert.x 5.0.10's {@code
- *       ServerChannelLoadBalancer.initChannel} closes a channel whose loop has no worker left).
+ *       ServerChannelLoadBalancer.initChannel} closes a channel whose loop has no worker left). And
+ *       the kernel completes connections into the listening socket's accept queue before any loop
+ *       takes them; closing the socket resets those, after their client has sent its request. So a
+ *       loop's quiet moment also waits until no connection of its own may make a client reconnect
+ *       soon: no request running, on either protocol, and none closed within the settle time
+ *       ({@link LoopConnections#quiet}, {@link #invited}).
  *   <li>From the start of the drain, requests are <em>held</em>: tracked, but not handed to the
  *       routes. A held request keeps its connection busy, so every connection a client is using
  *       becomes busy within one round trip, and the loop reaches that moment. A connection left
