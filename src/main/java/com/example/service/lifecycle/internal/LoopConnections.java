@@ -93,7 +93,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
     connections.put(connection, conn);
     setState(conn, State.IDLE);
     connection.closeHandler(v -> closed(conn));
-    if (conn.http2 ? drain.tellsHttp2ToGo() : drain.phase() != Phase.SERVING) {
+    if (conn.http2 && drain.phase() == Phase.HOLDING) {
+      goAwayOnceInUse(conn);
+    } else if (conn.http2 ? drain.tellsHttp2ToGo() : drain.phase() != Phase.SERVING) {
       closeWhenIdle(conn);
     }
   }
@@ -144,6 +146,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
     if (exchange.held) {
       // Its body, if any, waits in the socket until the routes run.
       ctx.request().pause();
+      if (conn.http2 && drain.phase() == Phase.HOLDING) {
+        closeWhenIdle(conn); // in use, with a stream in flight: told to go now
+      }
       return;
     }
     if (drain.marksClose()) {
@@ -193,7 +198,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
    */
   void drain(boolean fromServing) {
     for (TrackedConnection conn : List.copyOf(connections.values())) {
-      if (conn.http2 || (fromServing && conn.state == State.IDLE)) {
+      if (conn.http2) {
+        goAwayOnceInUse(conn);
+      } else if (fromServing && conn.state == State.IDLE) {
         closeWhenIdle(conn);
       }
       for (Exchange exchange : List.copyOf(conn.exchanges)) {
@@ -312,6 +319,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
     if (draining && (succeeded || exchange.toldToGo) && !exchange.aborted) {
       shared.countDrained();
     }
+    if (conn.http2 && conn.exchanges.isEmpty() && drain.phase() == Phase.HOLDING) {
+      goAwayOnceInUse(conn);
+    }
     if (conn.state == State.BUSY) {
       HttpServerResponse response = exchange.ctx.response();
       // Vert.x closes a connection only when the request asked to; a response saying so (the
@@ -408,6 +418,37 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     if (previous == State.IDLE || previous == State.SWITCHING) {
       drain.checkQuiet();
+    }
+  }
+
+  /**
+   * While the loop holds its listener open, an HTTP/2 connection is told to go once its client has
+   * a stream held (at once, if it has one), or once it has had no stream for the settle time: a
+   * client told to open no more streams while it has none in flight either reconnects (the kernel
+   * may then accept it as the socket closes) or, if it does not reconnect over HTTP/2 (h2load),
+   * fails the requests it could not send. With a held stream in flight it waits for that answer,
+   * which comes once the socket is closed.
+   */
+  private void goAwayOnceInUse(TrackedConnection conn) {
+    if (conn.goingAway || conn.goAwayTimer >= 0) {
+      return;
+    }
+    for (Exchange exchange : conn.exchanges) {
+      if (exchange.held) {
+        closeWhenIdle(conn);
+        return;
+      }
+    }
+    if (conn.exchanges.isEmpty()) {
+      conn.goAwayTimer =
+          vertx.setTimer(
+              drain.settleMs(),
+              id -> {
+                conn.goAwayTimer = -1;
+                if (conn.exchanges.isEmpty() && drain.phase() == Phase.HOLDING) {
+                  closeWhenIdle(conn);
+                }
+              });
     }
   }
 

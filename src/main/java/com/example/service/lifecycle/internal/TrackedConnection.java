@@ -42,6 +42,9 @@ final class TrackedConnection {
   /** HTTP/2: the first GOAWAY is sent. */
   boolean goingAway;
 
+  /** HTTP/2, during the hold: the timer that tells it to go if it stays without a stream. */
+  long goAwayTimer = -1;
+
   /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
   final List<Exchange> exchanges = new ArrayList<>(2);
 
