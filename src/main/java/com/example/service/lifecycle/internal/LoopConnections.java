@@ -147,7 +147,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       // Its body, if any, waits in the socket until the routes run.
       ctx.request().pause();
       if (conn.http2 && drain.phase() == Phase.HOLDING) {
-        closeWhenIdle(conn); // in use, with a stream in flight: told to go now
+        goAwayOnceInUse(conn);
       }
       return;
     }
@@ -319,8 +319,11 @@ public final class LoopConnections implements Handler<RoutingContext> {
     if (draining && (succeeded || exchange.toldToGo) && !exchange.aborted) {
       shared.countDrained();
     }
-    if (conn.http2 && conn.exchanges.isEmpty() && drain.phase() == Phase.HOLDING) {
-      goAwayOnceInUse(conn);
+    if (conn.http2) {
+      conn.lastEndNanos = System.nanoTime();
+      if (drain.phase() == Phase.HOLDING) {
+        goAwayOnceInUse(conn);
+      }
     }
     if (conn.state == State.BUSY) {
       HttpServerResponse response = exchange.ctx.response();
@@ -422,31 +425,36 @@ public final class LoopConnections implements Handler<RoutingContext> {
   }
 
   /**
-   * While the loop holds its listener open, an HTTP/2 connection is told to go once its client has
-   * a stream held (at once, if it has one), or once it has had no stream for the settle time: a
-   * client told to open no more streams while it has none in flight either reconnects (the kernel
-   * may then accept it as the socket closes) or, if it does not reconnect over HTTP/2 (h2load),
-   * fails the requests it could not send. With a held stream in flight it waits for that answer,
-   * which comes once the socket is closed.
+   * While the loop holds its listener open, an HTTP/2 connection is told to go once every stream
+   * its client has open is held and no response has ended on it for the settle time: by then the
+   * client has read every answer it will get before the socket closes. A client told to open no
+   * more streams while it is still reading answers opens its next streams in reaction to them and
+   * finds them refused before they are sent; one told while it has no stream in flight either
+   * reconnects at once (the kernel may then accept it as the socket closes) or, if it does not
+   * reconnect over HTTP/2 (h2load), fails the requests it could not send. With only held streams in
+   * flight, and none answered lately, it waits for their answers, which come once the socket is
+   * closed.
    */
   private void goAwayOnceInUse(TrackedConnection conn) {
-    if (conn.goingAway || conn.goAwayTimer >= 0) {
+    if (conn.goingAway) {
       return;
     }
     for (Exchange exchange : conn.exchanges) {
-      if (exchange.held) {
-        closeWhenIdle(conn);
-        return;
+      if (!exchange.held) {
+        return; // called again when it ends
       }
     }
-    if (conn.exchanges.isEmpty()) {
+    long waitMs = drain.settleMs() - (System.nanoTime() - conn.lastEndNanos) / 1_000_000;
+    if (waitMs <= 0) {
+      closeWhenIdle(conn);
+    } else if (conn.goAwayTimer < 0) {
       conn.goAwayTimer =
           vertx.setTimer(
-              drain.settleMs(),
+              waitMs,
               id -> {
                 conn.goAwayTimer = -1;
-                if (conn.exchanges.isEmpty() && drain.phase() == Phase.HOLDING) {
-                  closeWhenIdle(conn);
+                if (drain.phase() == Phase.HOLDING) {
+                  goAwayOnceInUse(conn);
                 }
               });
     }

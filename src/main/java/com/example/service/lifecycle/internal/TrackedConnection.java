@@ -42,7 +42,10 @@ final class TrackedConnection {
   /** HTTP/2: the first GOAWAY is sent. */
   boolean goingAway;
 
-  /** HTTP/2, during the hold: the timer that tells it to go if it stays without a stream. */
+  /** HTTP/2: when a response last ended on it, or when it was accepted. */
+  long lastEndNanos = System.nanoTime();
+
+  /** HTTP/2, during the hold: the timer that tells it to go once no response has ended lately. */
   long goAwayTimer = -1;
 
   /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
