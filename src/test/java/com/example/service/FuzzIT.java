@@ -30,10 +30,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Thousands of mutated requests against the running jar, seeded so a failure can be replayed: the
- * process stays up, every answer is a well-formed HTTP/1.x response or a close, the log holds no
- * stack trace, and memory after a full GC stays within {@link #MAX_RSS_GROWTH_BYTES} of where it
- * was after a warm-up.
+ * Thousands of mutated requests against the running jar, seeded so a failure can be replayed: half
+ * the clients mutate HTTP/1.1 requests, half mutate valid HTTP/2 frame sequences (prior knowledge)
+ * frame by frame. The process stays up, every answer is well-formed (whole HTTP/1.x responses, or
+ * whole HTTP/2 frames starting with the server's SETTINGS) or a close, the log holds no stack
+ * trace, and memory after a full GC stays within {@link #MAX_RSS_GROWTH_BYTES} of where it was
+ * after a warm-up.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class FuzzIT {
@@ -62,6 +64,63 @@ class FuzzIT {
           "GET /hello HTTP/1.0\r\n\r\n",
           "GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /health/live HTTP/1.1\r\nHost: x\r\n\r\n",
           "DELETE /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+
+  /** HPACK: GET, http, /hello, :authority x. */
+  private static final byte[] GET_HELLO = {
+    (byte) 0x82, (byte) 0x86, 0x44, 0x06, '/', 'h', 'e', 'l', 'l', 'o', 0x41, 0x01, 'x'
+  };
+
+  /** HPACK: POST, http, /upload, :authority x. */
+  private static final byte[] POST_UPLOAD = {
+    (byte) 0x83, (byte) 0x86, 0x44, 0x07, '/', 'u', 'p', 'l', 'o', 'a', 'd', 0x41, 0x01, 'x'
+  };
+
+  private static final int DATA = 0x0;
+  private static final int HEADERS = 0x1;
+  private static final int PRIORITY = 0x2;
+  private static final int RST_STREAM = 0x3;
+  private static final int SETTINGS = 0x4;
+  private static final int PING = 0x6;
+  private static final int WINDOW_UPDATE = 0x8;
+  private static final int CONTINUATION = 0x9;
+  private static final int END_STREAM = 0x1;
+  private static final int END_HEADERS = 0x4;
+
+  /** Valid HTTP/2 frame sequences, sent after the preface; each frame is mutated as a unit. */
+  private static final List<List<byte[]>> FRAME_SEEDS =
+      List.of(
+          List.of(frame(SETTINGS, 0, 0), frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_HELLO)),
+          List.of(
+              frame(SETTINGS, 0, 0),
+              frame(HEADERS, END_HEADERS, 1, POST_UPLOAD),
+              frame(DATA, END_STREAM, 1, new byte[] {'h', 'e', 'l', 'l', 'o'})),
+          List.of(
+              frame(SETTINGS, 0, 0),
+              frame(HEADERS, END_STREAM, 1, java.util.Arrays.copyOf(GET_HELLO, 4)),
+              frame(
+                  CONTINUATION,
+                  END_HEADERS,
+                  1,
+                  java.util.Arrays.copyOfRange(GET_HELLO, 4, GET_HELLO.length))),
+          List.of(
+              frame(SETTINGS, 0, 0),
+              frame(PING, 0, 0, new byte[8]),
+              frame(WINDOW_UPDATE, 0, 0, new byte[] {0, 0, 0x10, 0}),
+              frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_HELLO),
+              frame(RST_STREAM, 0, 1, new byte[] {0, 0, 0, 8})),
+          List.of(
+              frame(SETTINGS, 0, 0, new byte[] {0, 4, 0, 0, 0, 0}), // INITIAL_WINDOW_SIZE 0
+              frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_HELLO),
+              frame(WINDOW_UPDATE, 0, 1, new byte[] {0, 0, 0x10, 0})),
+          List.of(
+              frame(SETTINGS, 0, 0),
+              frame(PRIORITY, 0, 3, new byte[] {0, 0, 0, 1, 16}),
+              frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_HELLO),
+              frame(HEADERS, END_STREAM | END_HEADERS, 3, GET_HELLO),
+              frame(HEADERS, END_STREAM | END_HEADERS, 5, GET_HELLO)));
+
+  private static final byte[] PREFACE =
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1);
 
   @TempDir Path dir;
 
@@ -105,6 +164,7 @@ class FuzzIT {
 
       assertThat(malformed).as("malformed answers").isEmpty();
       assertThat(counts.get("sent").sum()).isGreaterThan(1000);
+      assertThat(counts.get("sent h2").sum()).isGreaterThan(100);
       try (RawHttp conn = new RawHttp("127.0.0.1", port, 5_000)) {
         assertThat(conn.get("/hello").status()).as("still serving").isEqualTo(200);
       }
@@ -123,12 +183,13 @@ class FuzzIT {
     List<Future<?>> running = new ArrayList<>();
     for (int c = 0; c < CLIENTS; c++) {
       Random random = new Random(SEED + seedOffset + c);
+      boolean http2 = c % 2 == 1;
       running.add(
           clients.submit(
               () -> {
                 while (System.nanoTime() < until) {
-                  byte[] request = mutate(random);
-                  String problem = exchange(port, request);
+                  byte[] request = http2 ? mutateFrames(random) : mutate(random);
+                  String problem = exchange(port, request, http2);
                   if (problem != null) {
                     synchronized (malformed) {
                       malformed.add(problem + " <- " + printable(request));
@@ -162,6 +223,64 @@ class FuzzIT {
           };
     }
     return bytes;
+  }
+
+  private static byte[] frame(int type, int flags, int stream) {
+    return frame(type, flags, stream, new byte[0]);
+  }
+
+  private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+    java.nio.ByteBuffer frame = java.nio.ByteBuffer.allocate(9 + payload.length);
+    frame.put((byte) (payload.length >>> 16)).putShort((short) payload.length);
+    frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
+    return frame.array();
+  }
+
+  /**
+   * The preface, then a seed frame sequence with one to four mutations of whole frames (type,
+   * flags, stream, length, payload, a duplicate, a drop, random bytes between), sometimes cut
+   * short.
+   */
+  private static byte[] mutateFrames(Random random) {
+    List<byte[]> frames = new ArrayList<>(FRAME_SEEDS.get(random.nextInt(FRAME_SEEDS.size())));
+    int mutations = 1 + random.nextInt(4);
+    for (int m = 0; m < mutations; m++) {
+      int i = random.nextInt(frames.size());
+      byte[] f = frames.get(i).clone();
+      switch (random.nextInt(8)) {
+        case 0 -> f[3] = (byte) random.nextInt(random.nextBoolean() ? 10 : 256); // type
+        case 1 -> f[4] = (byte) random.nextInt(256); // flags
+        case 2 -> f[8] = (byte) pickStream(random); // stream id, low byte
+        case 3 -> f[2] = (byte) (f[2] + 1 + random.nextInt(20)); // length lies
+        case 4 -> {
+          if (f.length > 9) {
+            f[9 + random.nextInt(f.length - 9)] = (byte) random.nextInt(256);
+          }
+        }
+        case 5 -> frames.add(i, f); // duplicated
+        case 6 -> {
+          if (frames.size() > 1) {
+            frames.remove(i);
+            continue;
+          }
+        }
+        default -> frames.add(i, randomBytes(random, 1 + random.nextInt(12)));
+      }
+      if (i < frames.size()) {
+        frames.set(i, f);
+      }
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.writeBytes(PREFACE);
+    frames.forEach(out::writeBytes);
+    byte[] bytes = out.toByteArray();
+    return random.nextInt(8) == 0
+        ? java.util.Arrays.copyOf(bytes, random.nextInt(bytes.length))
+        : bytes;
+  }
+
+  private static int pickStream(Random random) {
+    return new int[] {0, 1, 2, 3, 5, 7, 255}[random.nextInt(7)];
   }
 
   private static byte[] flip(byte[] bytes, int at, Random random) {
@@ -212,16 +331,19 @@ class FuzzIT {
   }
 
   /**
-   * Sends one request on a fresh connection and reads until the server closes it.
+   * Sends one request on a fresh connection and reads until the server closes it; an HTTP/2 client
+   * answers the server's PINGs (so that the idle timeout's two GOAWAYs end the connection) and
+   * stops reading after {@code H2_READ_MS}.
    *
    * @return what is wrong with the answer, or null if it is well-formed
    */
-  private String exchange(int port, byte[] request) {
-    count("sent");
+  private String exchange(int port, byte[] request, boolean http2) {
+    count(http2 ? "sent h2" : "sent");
     ByteArrayOutputStream received = new ByteArrayOutputStream();
+    boolean cutByUs = false;
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
-      s.setSoTimeout(3_000);
+      s.setSoTimeout(http2 ? H2_READ_MS : 3_000);
       try {
         s.getOutputStream().write(request);
       } catch (IOException closedWhileSending) {
@@ -229,19 +351,86 @@ class FuzzIT {
       }
       InputStream in = s.getInputStream();
       byte[] buf = new byte[8192];
+      int pingsAcked = 0;
       try {
         for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
           received.write(buf, 0, n);
+          if (http2) {
+            pingsAcked = ackPings(received.toByteArray(), pingsAcked, s);
+          }
         }
       } catch (SocketTimeoutException e) {
-        count("still open after 3 s");
+        count(http2 ? "h2 still open after " + H2_READ_MS + " ms" : "still open after 3 s");
+        cutByUs = true;
       } catch (IOException reset) {
         count("reset");
       }
     } catch (IOException e) {
       return "cannot connect: " + e;
     }
-    return check(received.toByteArray());
+    byte[] bytes = received.toByteArray();
+    boolean h1 =
+        bytes.length >= 7 && new String(bytes, 0, 7, StandardCharsets.ISO_8859_1).equals("HTTP/1.");
+    return http2 && !h1 ? checkFrames(bytes, cutByUs) : check(bytes);
+  }
+
+  private static final int H2_READ_MS = 1_500;
+
+  /** Acks each PING the server sent past the first {@code acked}; returns how many it has acked. */
+  private static int ackPings(byte[] bytes, int acked, Socket s) {
+    int seen = 0;
+    for (int at = 0; at + 9 <= bytes.length; ) {
+      int length = (bytes[at] & 0xff) << 16 | (bytes[at + 1] & 0xff) << 8 | (bytes[at + 2] & 0xff);
+      if (at + 9 + length > bytes.length) {
+        break;
+      }
+      if (bytes[at + 3] == PING && (bytes[at + 4] & 0x1) == 0 && length == 8 && ++seen > acked) {
+        byte[] ack = frame(PING, 0x1, 0, java.util.Arrays.copyOfRange(bytes, at + 9, at + 17));
+        try {
+          s.getOutputStream().write(ack);
+        } catch (IOException gone) {
+          return seen;
+        }
+      }
+      at += 9 + length;
+    }
+    return Math.max(seen, acked);
+  }
+
+  /**
+   * Checks that {@code bytes} is whole HTTP/2 frames, the first the server's SETTINGS; the last may
+   * be cut short only where this client stopped reading.
+   */
+  private String checkFrames(byte[] bytes, boolean cutByUs) {
+    if (bytes.length == 0) {
+      count("h2 closed without an answer");
+      return null;
+    }
+    int at = 0;
+    boolean first = true;
+    while (at < bytes.length) {
+      if (bytes.length - at < 9) {
+        return cutByUs ? null : "frame header cut short";
+      }
+      int length = (bytes[at] & 0xff) << 16 | (bytes[at + 1] & 0xff) << 8 | (bytes[at + 2] & 0xff);
+      int type = bytes[at + 3] & 0xff;
+      if (length > 16_384) {
+        return "frame over SETTINGS_MAX_FRAME_SIZE: " + length;
+      }
+      if (type > CONTINUATION) {
+        return "unknown frame type from the server: " + type;
+      }
+      if (first && type != SETTINGS) {
+        return "first frame is not SETTINGS but " + type;
+      }
+      if (bytes.length - at - 9 < length) {
+        return cutByUs ? null : "frame cut short: type " + type;
+      }
+      count("h2 frame " + type);
+      first = false;
+      at += 9 + length;
+    }
+    return null;
   }
 
   /** Checks that {@code bytes} is zero or more whole HTTP/1.x responses. */

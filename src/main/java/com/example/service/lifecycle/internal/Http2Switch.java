@@ -179,6 +179,7 @@ final class Http2Switch {
       }
     }
     pipeline.replace(Internals.HANDLER, Internals.HANDLER, http2);
+    Internals.earlyErrors(http2, errors);
     // Before the upgrade's stream 1 exists, so that it counts as open.
     pipeline.addBefore(Internals.HANDLER, Http2Timeouts.NAME, timeouts.get());
     if (upgrade != null) {

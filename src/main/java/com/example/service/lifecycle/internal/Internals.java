@@ -23,6 +23,7 @@ import io.vertx.core.net.impl.ConnectionBase;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Constructor;
+import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
@@ -51,13 +52,17 @@ import java.util.function.Supplier;
  *       switches to HTTP/2. 5.1: same.
  *   <li>By reflection, {@code http.impl.HttpServerConnectionHandler}'s constructor, {@code
  *       HttpServerConnectionInitializer}'s constructor and its {@code buildHttp2ConnectionHandler},
- *       and {@code VertxHttp2ConnectionHandler#serverUpgrade}: Vert.x makes its HTTP/2 handler only
- *       in package-private code, and the guard switches a connection to it after seeing the preface
- *       (Vert.x's own h2c detection would let a first request past the guard). 5.1: {@code
- *       HttpServerImpl} is gone ({@code http.impl.tcp.TcpHttpServer}); the handler and initializer
- *       moved to {@code http.impl.tcp} with new constructors; the HTTP/2 handler is built by an
- *       {@code http.impl.http2.Http2ServerChannelInitializer}; {@code VertxHttp2ConnectionHandler}
- *       moved to {@code http.impl.http2.codec}.
+ *       {@code VertxHttp2ConnectionHandler#serverUpgrade}, and its private field {@code connection}
+ *       (the HTTP/2 connection exists from the handler's {@code handlerAdded}, but Vert.x gives it
+ *       an exception handler only once the client's first SETTINGS are read, so a client whose
+ *       first SETTINGS are invalid would get a SEVERE line in the log from {@code ConnectionBase}):
+ *       Vert.x makes its HTTP/2 handler only in package-private code, and the guard switches a
+ *       connection to it after seeing the preface (Vert.x's own h2c detection would let a first
+ *       request past the guard). 5.1: {@code HttpServerImpl} is gone ({@code
+ *       http.impl.tcp.TcpHttpServer}); the handler and initializer moved to {@code http.impl.tcp}
+ *       with new constructors; the HTTP/2 handler is built by an {@code
+ *       http.impl.http2.Http2ServerChannelInitializer}; {@code VertxHttp2ConnectionHandler} moved
+ *       to {@code http.impl.http2.codec}.
  *   <li>{@code internal.ContextInternal} and {@code VertxInternal}: what that constructor takes.
  *       5.1: same.
  *   <li>Vert.x's names of the HTTP/1 pipeline's handlers ({@link #DECODER}, {@link #ENCODER},
@@ -194,6 +199,18 @@ public final class Internals {
     }
   }
 
+  /**
+   * Gives the HTTP/2 connection of {@code http2}, a handler {@link #http2Handler} made and that is
+   * in its pipeline now, its exception handler before the client's first SETTINGS arrive.
+   */
+  static void earlyErrors(ChannelHandler http2, Handler<Throwable> errors) {
+    try {
+      ((HttpConnection) Http2Reflection.get().connection.get(http2)).exceptionHandler(errors);
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException("cannot reach Vert.x's HTTP/2 connection", e);
+    }
+  }
+
   /** Opens stream 1 of an h2c upgrade on {@code http2}, a handler {@link #http2Handler} made. */
   static void serverUpgrade(
       ChannelHandler http2, ChannelHandlerContext ctx, Http2Settings settings) {
@@ -242,7 +259,11 @@ public final class Internals {
 
   /** The reflective handles of Vert.x's HTTP/2 handler factory, resolved once. */
   private record Http2Reflection(
-      Constructor<?> handlers, Constructor<?> initializer, Method build, Method serverUpgrade) {
+      Constructor<?> handlers,
+      Constructor<?> initializer,
+      Method build,
+      Method serverUpgrade,
+      Field connection) {
 
     private static final String IMPL = "io.vertx.core.http.impl.";
     private static volatile Http2Reflection resolved;
@@ -286,14 +307,17 @@ public final class Internals {
               Handler.class,
               Object.class);
       Method build = initializer.getDeclaredMethod("buildHttp2ConnectionHandler");
+      Class<?> http2Handler = Class.forName(IMPL + "VertxHttp2ConnectionHandler");
       Method upgrade =
-          Class.forName(IMPL + "VertxHttp2ConnectionHandler")
-              .getDeclaredMethod("serverUpgrade", ChannelHandlerContext.class, Http2Settings.class);
+          http2Handler.getDeclaredMethod(
+              "serverUpgrade", ChannelHandlerContext.class, Http2Settings.class);
+      Field connection = http2Handler.getDeclaredField("connection");
       handlers.setAccessible(true);
       init.setAccessible(true);
       build.setAccessible(true);
       upgrade.setAccessible(true);
-      return new Http2Reflection(handlers, init, build, upgrade);
+      connection.setAccessible(true);
+      return new Http2Reflection(handlers, init, build, upgrade, connection);
     }
   }
 }
