@@ -97,7 +97,8 @@ public final class Benchmark {
     Files.createDirectories(out.toAbsolutePath().getParent());
     Files.writeString(out, results.encodePrettily());
     System.out.println();
-    System.out.println(table(results));
+    System.out.println(
+        results.containsKey("loss") ? table(results) : connectionLayerTable(results));
     System.out.println("figures: " + out);
     System.exit(0);
   }
@@ -113,6 +114,10 @@ public final class Benchmark {
             .put("pinned", pin)
             .put("httpInstances", instances)
             .put("jarBytes", Files.size(Path.of(ServiceProcess.jar())));
+
+    if ("connection-layer".equals(System.getenv("BENCH"))) {
+      return connectionLayer(results);
+    }
 
     // Throughput and latency, A B A B; RSS read right after each run.
     JsonArray tRuns = new JsonArray();
@@ -144,7 +149,8 @@ public final class Benchmark {
             .put("templateContainerFlags", containerRun)
             .put("ratio", median(tRuns, "rps") / median(bRuns, "rps"))
             .put("http2Template", h2Summary(h2tRuns))
-            .put("http2Baseline", h2Summary(h2bRuns)));
+            .put("http2Baseline", h2Summary(h2bRuns))
+            .put("paired", paired(tRuns, bRuns, h2tRuns, h2bRuns)));
 
     // /hello while 200 slowloris connections dribble a request head, one byte a second each.
     results.put("slowloris", new JsonArray().add(slowloris(template)).add(slowloris(baseline)));
@@ -212,6 +218,71 @@ public final class Benchmark {
     return results;
   }
 
+  /**
+   * What the connection layer costs: {@code /hello} over HTTP/1.1 and HTTP/2, template and bare
+   * Vert.x alternating, paired by round; then both under slow-head connections of both protocols.
+   */
+  private JsonObject connectionLayer(JsonObject results) throws Exception {
+    JsonArray tRuns = new JsonArray();
+    JsonArray bRuns = new JsonArray();
+    JsonArray h2tRuns = new JsonArray();
+    JsonArray h2bRuns = new JsonArray();
+    for (int i = 0; i < rounds; i++) {
+      tRuns.add(throughput(template, List.of(), Map.of()));
+      bRuns.add(throughput(baseline, List.of(), Map.of()));
+      h2tRuns.add(h2Throughput(template));
+      h2bRuns.add(h2Throughput(baseline));
+    }
+    results.put(
+        "throughput",
+        new JsonObject()
+            .put("template", summary(tRuns))
+            .put("baseline", summary(bRuns))
+            .put("http2Template", h2Summary(h2tRuns))
+            .put("http2Baseline", h2Summary(h2bRuns))
+            .put("paired", paired(tRuns, bRuns, h2tRuns, h2bRuns)));
+    results.put("slowloris", new JsonArray().add(slowloris(template)).add(slowloris(baseline)));
+    return results;
+  }
+
+  /**
+   * Template/baseline per round (the rounds alternate, so a pair shares the machine's state): the
+   * median ratio and its spread, for req/s and for the server's CPU time per request.
+   */
+  private static JsonObject paired(
+      JsonArray http1Template,
+      JsonArray http1Baseline,
+      JsonArray http2Template,
+      JsonArray http2Baseline) {
+    return new JsonObject()
+        .put("http1Rps", ratios(http1Template, http1Baseline, "rps"))
+        .put("http1CpuPerRequest", ratios(http1Template, http1Baseline, "cpuUsPerRequest"))
+        .put("http2Rps", ratios(http2Template, http2Baseline, "rps"))
+        .put("http2CpuPerRequest", ratios(http2Template, http2Baseline, "cpuUsPerRequest"));
+  }
+
+  private static JsonObject ratios(JsonArray template, JsonArray baseline, String key) {
+    List<Double> ratios = new ArrayList<>();
+    for (int i = 0; i < template.size(); i++) {
+      ratios.add(
+          template.getJsonObject(i).getDouble(key) / baseline.getJsonObject(i).getDouble(key));
+    }
+    return new JsonObject()
+        .put("median", median(ratios))
+        .put("min", Collections.min(ratios))
+        .put("max", Collections.max(ratios))
+        .put("pairs", new JsonArray(ratios));
+  }
+
+  /** CPU time the process has used so far, user and system, in microseconds. */
+  private static double cpuUs(long pid) {
+    return ProcessHandle.of(pid)
+            .flatMap(h -> h.info().totalCpuDuration())
+            .orElseThrow(() -> new IllegalStateException("no CPU time for " + pid))
+            .toNanos()
+        / 1000.0;
+  }
+
   private ServiceProcess start(
       List<String> launcher, Variant v, List<String> flags, Map<String, String> env, int port)
       throws IOException {
@@ -234,7 +305,9 @@ public final class Benchmark {
     try (ServiceProcess p = start(serviceCore, v, flags, env, 0)) {
       String url = "http://127.0.0.1:" + p.port() + "/hello";
       wrk(url, Math.max(2, seconds / 2)); // warm-up: JIT, pools
+      double cpuBefore = cpuUs(p.pid());
       String out = wrk(url, seconds);
+      double cpu = cpuUs(p.pid()) - cpuBefore;
       JsonObject run =
           new JsonObject()
               .put("variant", v.name())
@@ -243,6 +316,7 @@ public final class Benchmark {
               .put("rps", number(out, "Requests/sec:\\s+([\\d.]+)"))
               .put("p50Ms", latencyMs(out, "50%"))
               .put("p99Ms", latencyMs(out, "99%"))
+              .put("cpuUsPerRequest", cpu / number(out, "(\\d+) requests in"))
               .put("rssMiB", rssMiB(p.pid()));
       System.out.println("throughput " + run.encode());
       p.signal("TERM");
@@ -253,30 +327,35 @@ public final class Benchmark {
 
   /** h2load on {@code /hello}, HTTP/2 with prior knowledge, pinned as wrk is. */
   private JsonObject h2Throughput(Variant v) throws Exception {
-    try (ServiceProcess p = start(serviceCore, v, List.of(), Map.of(), 0);
-        H2load load =
-            H2load.start(
-                scratch,
-                wrkCore,
-                "http://127.0.0.1:" + p.port() + "/hello",
-                H2_CONNECTIONS,
-                H2_STREAMS,
-                seconds,
-                Math.max(2, seconds / 2))) {
-      H2load.Counts counts = load.counts(seconds * 3L + 30);
-      if (counts.failed() > 0 || counts.errored() > 0) {
-        throw new IllegalStateException("h2load failed requests: " + counts.json());
-      }
+    try (ServiceProcess p = start(serviceCore, v, List.of(), Map.of(), 0)) {
+      String url = "http://127.0.0.1:" + p.port() + "/hello";
+      h2load(url, Math.max(2, seconds / 2)); // warm-up: JIT, pools
+      double cpuBefore = cpuUs(p.pid());
+      H2load.Counts counts = h2load(url, seconds);
+      double cpu = cpuUs(p.pid()) - cpuBefore;
       JsonObject run =
           new JsonObject()
               .put("variant", v.name())
               .put("rps", counts.reqPerSec())
+              .put("cpuUsPerRequest", cpu / counts.succeeded())
               .put("rssMiB", rssMiB(p.pid()))
               .put("h2load", new JsonObject(counts.json()));
       System.out.println("http2 throughput " + run.encode());
       p.signal("TERM");
       p.awaitExit(Duration.ofSeconds(60));
       return run;
+    }
+  }
+
+  /** One h2load run on {@code url} for {@code runSeconds}; none of its requests may fail. */
+  private H2load.Counts h2load(String url, int runSeconds) throws Exception {
+    try (H2load load =
+        H2load.start(scratch, wrkCore, url, H2_CONNECTIONS, H2_STREAMS, runSeconds, 0)) {
+      H2load.Counts counts = load.counts(runSeconds * 3L + 30);
+      if (counts.failed() > 0 || counts.errored() > 0) {
+        throw new IllegalStateException("h2load failed requests: " + counts.json());
+      }
+      return counts;
     }
   }
 
@@ -312,29 +391,76 @@ public final class Benchmark {
   }
 
   /**
-   * wrk on {@code /hello} while {@value #SLOWLORIS} connections each send a request head one byte a
-   * second; records when the server closed each of them (the template: at {@value
-   * #SLOWLORIS_HEAD_TIMEOUT_MS} ms, its HTTP_HEAD_TIMEOUT_MS here, so that it falls in the run).
+   * wrk (HTTP/1.1) and h2load (HTTP/2) on {@code /hello} at once while {@value #SLOWLORIS}
+   * connections of each protocol send a request head one byte a second: HTTP/1.1 a head that never
+   * ends, HTTP/2 the preface, SETTINGS and a HEADERS frame one byte at a time. Records when the
+   * server closed each of them (the template: at {@value #SLOWLORIS_HEAD_TIMEOUT_MS} ms, its
+   * HTTP_HEAD_TIMEOUT_MS here, so that it falls in the run).
    */
   private JsonObject slowloris(Variant v) throws Exception {
     Map<String, String> env =
         Map.of("HTTP_HEAD_TIMEOUT_MS", Integer.toString(SLOWLORIS_HEAD_TIMEOUT_MS));
+    byte[] h2Headers = {
+      0,
+      0,
+      13,
+      1,
+      5,
+      0,
+      0,
+      0,
+      1, // HEADERS, END_STREAM | END_HEADERS, stream 1, 13 bytes
+      (byte) 0x82,
+      (byte) 0x86,
+      0x44,
+      0x06,
+      '/',
+      'h',
+      'e',
+      'l',
+      'l',
+      'o',
+      0x41,
+      0x01,
+      'x'
+    };
     try (ServiceProcess p = start(serviceCore, v, List.of(), env, 0);
         Selector selector = Selector.open()) {
       int port = p.port();
       long start = System.nanoTime();
-      for (int i = 0; i < SLOWLORIS; i++) {
+      for (int i = 0; i < 2 * SLOWLORIS; i++) {
+        boolean http2 = i % 2 == 1;
         SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
-        ch.write(ByteBuffer.wrap("GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ".getBytes()));
+        ch.write(
+            ByteBuffer.wrap(
+                http2
+                    ? concat(
+                        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1),
+                        new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0})
+                    : "GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                        .getBytes(StandardCharsets.ISO_8859_1)));
         ch.configureBlocking(false);
-        ch.register(selector, SelectionKey.OP_READ);
+        ch.register(selector, SelectionKey.OP_READ, new Slow(http2, http2 ? h2Headers : null));
       }
-      List<Double> closedMs = Collections.synchronizedList(new ArrayList<>());
+      List<Double> closedHttp1 = Collections.synchronizedList(new ArrayList<>());
+      List<Double> closedHttp2 = Collections.synchronizedList(new ArrayList<>());
       AtomicBoolean stop = new AtomicBoolean();
       Thread watcher =
-          new Thread(() -> watchSlowloris(selector, start, closedMs, stop), "slowloris");
+          new Thread(
+              () -> watchSlowloris(selector, start, closedHttp1, closedHttp2, stop), "slowloris");
       watcher.start();
-      String out = wrk("http://127.0.0.1:" + port + "/hello", seconds);
+      String url = "http://127.0.0.1:" + port + "/hello";
+      java.util.concurrent.CompletableFuture<H2load.Counts> h2 =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return h2load(url, seconds);
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      String out = wrk(url, seconds);
+      H2load.Counts h2Counts = h2.get(seconds * 3L + 60, TimeUnit.SECONDS);
       stop.set(true);
       watcher.join();
       JsonObject run =
@@ -343,9 +469,12 @@ public final class Benchmark {
               .put("rps", number(out, "Requests/sec:\\s+([\\d.]+)"))
               .put("p50Ms", latencyMs(out, "50%"))
               .put("p99Ms", latencyMs(out, "99%"))
-              .put("closed", closedMs.size())
+              .put("http2Rps", h2Counts.reqPerSec())
+              .put("closed", closedHttp1.size())
+              .put("closedHttp2", closedHttp2.size())
               .put("of", SLOWLORIS)
-              .put("lastClosedMs", closedMs.stream().mapToDouble(d -> d).max().orElse(-1));
+              .put("lastClosedMs", closedHttp1.stream().mapToDouble(d -> d).max().orElse(-1))
+              .put("lastClosedHttp2Ms", closedHttp2.stream().mapToDouble(d -> d).max().orElse(-1));
       System.out.println("slowloris " + run.encode());
       for (SelectionKey key : selector.keys()) {
         key.channel().close();
@@ -356,9 +485,36 @@ public final class Benchmark {
     }
   }
 
+  /** A slow connection: its protocol, and the HTTP/2 bytes still to dribble (HTTP/1.1: endless). */
+  private static final class Slow {
+    final boolean http2;
+    final byte[] rest;
+    int sent;
+
+    Slow(boolean http2, byte[] rest) {
+      this.http2 = http2;
+      this.rest = rest;
+    }
+
+    /** The next byte to send, or -1 when an HTTP/2 frame is whole (it then stays silent). */
+    int next() {
+      return !http2 ? 'a' : sent < rest.length ? rest[sent++] & 0xff : -1;
+    }
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
+  }
+
   /** Dribbles a byte a second into each open connection and notes when the server closes one. */
   private static void watchSlowloris(
-      Selector selector, long start, List<Double> closedMs, AtomicBoolean stop) {
+      Selector selector,
+      long start,
+      List<Double> closedHttp1,
+      List<Double> closedHttp2,
+      AtomicBoolean stop) {
     ByteBuffer in = ByteBuffer.allocate(4096);
     long nextByte = System.nanoTime();
     try {
@@ -373,7 +529,8 @@ public final class Benchmark {
             n = -1;
           }
           if (n < 0) {
-            closedMs.add((System.nanoTime() - start) / 1e6);
+            double ms = (System.nanoTime() - start) / 1e6;
+            (((Slow) key.attachment()).http2 ? closedHttp2 : closedHttp1).add(ms);
             key.cancel();
           }
         }
@@ -381,8 +538,12 @@ public final class Benchmark {
         if (System.nanoTime() >= nextByte) {
           nextByte += TimeUnit.SECONDS.toNanos(1);
           for (SelectionKey key : selector.keys()) {
+            int next = key.isValid() ? ((Slow) key.attachment()).next() : -1;
+            if (next < 0) {
+              continue;
+            }
             try {
-              ((SocketChannel) key.channel()).write(ByteBuffer.wrap(new byte[] {'a'}));
+              ((SocketChannel) key.channel()).write(ByteBuffer.wrap(new byte[] {(byte) next}));
             } catch (IOException closing) {
               // read() reports it
             }
@@ -702,33 +863,8 @@ public final class Benchmark {
             "| SIGTERM with %d × /job?ms=1500 in flight: last response → exit (ms, median of 5) | %.1f | | |%n",
             IN_FLIGHT, sd.getDouble("lastResponseToExitMsMedian")));
     sb.append(String.format("| fat jar (MiB) | %.1f | | |%n", r.getLong("jarBytes") / 1048576.0));
-    JsonArray slow = r.getJsonArray("slowloris");
-    sb.append(
-        "\nGET /hello (wrk, "
-            + CONNECTIONS
-            + " conns) while "
-            + SLOWLORIS
-            + " slowloris connections send a request head one byte a second (template:"
-            + " HTTP_HEAD_TIMEOUT_MS="
-            + SLOWLORIS_HEAD_TIMEOUT_MS
-            + "):\n\n"
-            + "| variant | req/s | p50 ms | p99 ms | slowloris closed by the server | last closed after (ms) |\n"
-            + "|---|---|---|---|---|---|\n");
-    for (int i = 0; i < slow.size(); i++) {
-      JsonObject s = slow.getJsonObject(i);
-      sb.append(
-          String.format(
-              "| %s | %.0f | %.2f | %.2f | %d of %d | %s |%n",
-              s.getString("variant"),
-              s.getDouble("rps"),
-              s.getDouble("p50Ms"),
-              s.getDouble("p99Ms"),
-              s.getInteger("closed"),
-              s.getInteger("of"),
-              s.getInteger("closed") == 0
-                  ? "–"
-                  : String.format("%.0f", s.getDouble("lastClosedMs"))));
-    }
+    pairedRows(sb, r);
+    slowlorisTable(sb, r.getJsonArray("slowloris"));
     sb.append(
         "\nShutdown loss, closed-loop keep-alive load on /hello, SIGTERM mid-load (failed = lost after sending: EOF, reset, partial, timeout, other status):\n\n");
     sb.append(
@@ -803,6 +939,97 @@ public final class Benchmark {
                     "| %s | **%d** (%d) | **%d** (%d) | %d (%d) |%n",
                     client, cell[0], cell[3], cell[1], cell[4], cell[2], cell[5])));
     return sb.toString();
+  }
+
+  /** The connection layer's figures alone (BENCH=connection-layer). */
+  private static String connectionLayerTable(JsonObject r) {
+    JsonObject t = r.getJsonObject("throughput");
+    StringBuilder sb = new StringBuilder();
+    sb.append("Machine: ").append(r.getString("machine")).append(", ").append(r.getString("date"));
+    sb.append("\nHTTP_INSTANCES=")
+        .append(r.getInteger("httpInstances"))
+        .append(" in both servers.");
+    sb.append(
+        r.getBoolean("pinned")
+            ? "\nThroughput runs: service pinned to core 1, the load generator to core 0."
+            : "\nThroughput runs: service and load generator share every core.");
+    sb.append("\n\n| figure | template | baseline | template/baseline |\n|---|---|---|---|\n");
+    row(
+        sb,
+        "GET /hello req/s, HTTP/1.1 (wrk, median of " + r.getInteger("rounds") + ")",
+        t.getJsonObject("template"),
+        t.getJsonObject("baseline"),
+        o -> o.getDouble("rps"),
+        "%.0f");
+    row(
+        sb,
+        "GET /hello req/s, HTTP/2 (h2load, median of " + r.getInteger("rounds") + ")",
+        t.getJsonObject("http2Template"),
+        t.getJsonObject("http2Baseline"),
+        o -> o.getDouble("rps"),
+        "%.0f");
+    pairedRows(sb, r);
+    slowlorisTable(sb, r.getJsonArray("slowloris"));
+    return sb.toString();
+  }
+
+  /** The per-round template/baseline ratios: median and spread. */
+  private static void pairedRows(StringBuilder sb, JsonObject r) {
+    JsonObject paired = r.getJsonObject("throughput").getJsonObject("paired");
+    sb.append(
+        "\nTemplate/baseline per round (rounds alternate; median of the "
+            + r.getInteger("rounds")
+            + " pairs, and the range):\n\n| figure | median | min | max |\n|---|---|---|---|\n");
+    for (String[] f :
+        new String[][] {
+          {"http1Rps", "HTTP/1.1 req/s"},
+          {"http1CpuPerRequest", "HTTP/1.1 server CPU per request"},
+          {"http2Rps", "HTTP/2 req/s"},
+          {"http2CpuPerRequest", "HTTP/2 server CPU per request"}
+        }) {
+      JsonObject ratio = paired.getJsonObject(f[0]);
+      sb.append(
+          String.format(
+              "| %s | %.3f | %.3f | %.3f |%n",
+              f[1], ratio.getDouble("median"), ratio.getDouble("min"), ratio.getDouble("max")));
+    }
+  }
+
+  private static void slowlorisTable(StringBuilder sb, JsonArray slow) {
+    sb.append(
+        "\nGET /hello over HTTP/1.1 (wrk, "
+            + CONNECTIONS
+            + " conns) and HTTP/2 (h2load) at once, while "
+            + SLOWLORIS
+            + " HTTP/1.1 and "
+            + SLOWLORIS
+            + " HTTP/2 connections each send a request head one byte a second (template:"
+            + " HTTP_HEAD_TIMEOUT_MS="
+            + SLOWLORIS_HEAD_TIMEOUT_MS
+            + "):\n\n"
+            + "| variant | HTTP/1.1 req/s | p50 ms | p99 ms | HTTP/2 req/s | HTTP/1.1 slow conns closed by the server, last after (ms) | HTTP/2 slow conns closed, last after (ms) |\n"
+            + "|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < slow.size(); i++) {
+      JsonObject s = slow.getJsonObject(i);
+      sb.append(
+          String.format(
+              "| %s | %.0f | %.2f | %.2f | %.0f | %d of %d, %s | %d of %d, %s |%n",
+              s.getString("variant"),
+              s.getDouble("rps"),
+              s.getDouble("p50Ms"),
+              s.getDouble("p99Ms"),
+              s.getDouble("http2Rps"),
+              s.getInteger("closed"),
+              s.getInteger("of"),
+              s.getInteger("closed") == 0
+                  ? "–"
+                  : String.format("%.0f", s.getDouble("lastClosedMs")),
+              s.getInteger("closedHttp2"),
+              s.getInteger("of"),
+              s.getInteger("closedHttp2") == 0
+                  ? "–"
+                  : String.format("%.0f", s.getDouble("lastClosedHttp2Ms"))));
+    }
   }
 
   private static void row(
