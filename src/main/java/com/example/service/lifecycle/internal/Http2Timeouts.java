@@ -58,8 +58,13 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   enum Head {
     /** The preface and the first SETTINGS frame are on their way. */
     HANDSHAKE,
-    /** No header block in progress. */
+    /** No header block in progress, and no frame header half-received. */
     NONE,
+    /**
+     * A frame's 9-byte header has begun and is not whole: a client trickling it holds the
+     * connection as one trickling a header block does.
+     */
+    FRAME,
     /** A header block has begun and its END_HEADERS frame has not arrived whole. */
     BLOCK,
     /** A limit expired: the connection is closing. */
@@ -79,7 +84,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   private Head head = Head.HANDSHAKE;
   private long headSince;
-  private long frameSince;
+  private long idleSince;
   private Future<?> headTimer;
   private Future<?> idleTimer;
   private Future<?> writeTimer;
@@ -109,17 +114,18 @@ final class Http2Timeouts extends ChannelDuplexHandler {
       new Http2Frames.Events() {
         @Override
         public void frameBegan() {
-          frameSince = now();
+          if (head == Head.NONE) {
+            // A frame, and a header block, count from their first byte, as an HTTP/1.1 head does.
+            head = Head.FRAME;
+            headSince = now();
+            armHead();
+          }
         }
 
         @Override
         public void header(int type, int flags) {
-          if (type == HEADERS && head == Head.NONE) {
-            // A header block counts from its first byte, as an HTTP/1.1 head does.
-            head = Head.BLOCK;
-            headSince = frameSince;
-            cancelIdle();
-            headTimer = schedule(Http2Timeouts.this::checkHead, headNanos - (now() - headSince));
+          if (head == Head.FRAME) {
+            head = type == HEADERS ? Head.BLOCK : Head.NONE;
           }
         }
 
@@ -130,12 +136,10 @@ final class Http2Timeouts extends ChannelDuplexHandler {
                 case HANDSHAKE -> type == SETTINGS && (flags & FLAG_ACK) == 0;
                 case BLOCK ->
                     (type == HEADERS || type == CONTINUATION) && (flags & FLAG_END_HEADERS) != 0;
-                case NONE, EXPIRED -> false;
+                case NONE, FRAME, EXPIRED -> false;
               };
           if (ended) {
             head = Head.NONE;
-            cancel(headTimer);
-            headTimer = null;
             armIdleIfNoStream();
           }
         }
@@ -188,7 +192,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
         new Http2ConnectionAdapter() {
           @Override
           public void onStreamActive(Http2Stream stream) {
-            cancelIdle();
             if (stream.state().remoteSideOpen()) {
               // A request with a body: a GET's HEADERS end its stream, and cost nothing here.
               receiving.add(new Receiving(stream, now()));
@@ -208,7 +211,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
           }
         });
     headSince = now();
-    headTimer = schedule(this::checkHead, headNanos);
+    armHead();
   }
 
   @Override
@@ -238,9 +241,19 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     ctx.write(msg, promise);
   }
 
+  /**
+   * One head timer, never cancelled on the way: it fires at the deadline it was set for, and then
+   * sets itself again for what is in progress, or stops if nothing is.
+   */
+  private void armHead() {
+    if (headTimer == null) {
+      headTimer = schedule(this::checkHead, headNanos - (now() - headSince));
+    }
+  }
+
   private void checkHead() {
     headTimer = null;
-    if (head != Head.HANDSHAKE && head != Head.BLOCK) {
+    if (head != Head.HANDSHAKE && head != Head.FRAME && head != Head.BLOCK) {
       return;
     }
     long left = headNanos - (now() - headSince);
@@ -334,15 +347,24 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     codecCtx.flush();
   }
 
+  /** Idle from now, unless a stream or a header block is open; the timer checks again. */
   private void armIdleIfNoStream() {
-    if (head == Head.NONE && !idled && idleTimer == null && connection.numActiveStreams() == 0) {
-      idleTimer = schedule(this::idle, idleNanos);
+    if (head == Head.NONE && !idled && connection.numActiveStreams() == 0) {
+      idleSince = now();
+      if (idleTimer == null) {
+        idleTimer = schedule(this::idle, idleNanos);
+      }
     }
   }
 
   private void idle() {
     idleTimer = null;
-    if (head != Head.NONE || connection.numActiveStreams() > 0) {
+    if (idled || head != Head.NONE || connection.numActiveStreams() > 0) {
+      return; // armed again when the last stream closes or the block ends
+    }
+    long left = idleNanos - (now() - idleSince);
+    if (left > 0) {
+      idleTimer = schedule(this::idle, left);
       return;
     }
     idled = true;
@@ -353,17 +375,12 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     }
   }
 
-  private void cancelIdle() {
-    cancel(idleTimer);
-    idleTimer = null;
-  }
-
   private void cancelAll() {
     cancel(headTimer);
     cancel(bodyTimer);
     receiving.clear();
     cancel(writeTimer);
-    cancelIdle();
+    cancel(idleTimer);
   }
 
   private long now() {

@@ -1,14 +1,11 @@
 package com.example.service.lifecycle.internal;
 
-import static java.util.concurrent.TimeUnit.MILLISECONDS;
-
 import com.example.service.lifecycle.LongLived;
 import com.example.service.lifecycle.internal.LoopDrain.Phase;
 import com.example.service.lifecycle.internal.TrackedConnection.State;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -31,9 +28,6 @@ public final class LoopConnections implements Handler<RoutingContext> {
   /** Where {@link LongLived} finds this loop in a routing context. */
   public static final String KEY = "lifecycle.loop";
 
-  /** What the drain's PING carries; its ack is all that matters. */
-  private static final Buffer PING = Buffer.buffer("draining");
-
   private final Vertx vertx;
   private final Thread thread;
   private final HttpDrain shared;
@@ -46,6 +40,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
   private final int[] counts = new int[State.values().length];
 
   private final List<Exchange> held = new ArrayList<>();
+  private final Http2GoAway goAway;
 
   LoopConnections(Vertx vertx, HttpDrain shared, ConnectionGuard.Settings guard, LoopDrain drain) {
     this.vertx = vertx;
@@ -54,6 +49,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     this.guard = guard;
     this.drain = drain;
     this.idleMs = shared.idleGraceMs();
+    this.goAway = new Http2GoAway(vertx, drain, idleMs, conn -> close(conn, false));
   }
 
   private boolean onLoop() {
@@ -94,7 +90,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     setState(conn, State.IDLE);
     connection.closeHandler(v -> closed(conn));
     if (conn.http2 && drain.phase() == Phase.HOLDING) {
-      goAwayOnceInUse(conn);
+      goAway.onceInUse(conn);
     } else if (conn.http2 ? drain.tellsHttp2ToGo() : drain.phase() != Phase.SERVING) {
       closeWhenIdle(conn);
     }
@@ -147,7 +143,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       // Its body, if any, waits in the socket until the routes run.
       ctx.request().pause();
       if (conn.http2 && drain.phase() == Phase.HOLDING) {
-        goAwayOnceInUse(conn);
+        goAway.onceInUse(conn);
       }
       return;
     }
@@ -199,7 +195,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
   void drain(boolean fromServing) {
     for (TrackedConnection conn : List.copyOf(connections.values())) {
       if (conn.http2) {
-        goAwayOnceInUse(conn);
+        goAway.onceInUse(conn);
       } else if (fromServing && conn.state == State.IDLE) {
         closeWhenIdle(conn);
       }
@@ -322,7 +318,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     if (conn.http2) {
       conn.lastEndNanos = System.nanoTime();
       if (drain.phase() == Phase.HOLDING) {
-        goAwayOnceInUse(conn);
+        goAway.onceInUse(conn);
       }
     }
     if (conn.state == State.BUSY) {
@@ -393,15 +389,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       conn.guard.closeWhenFlushed(afterResponse);
       return;
     }
-    // The second GOAWAY names the last stream the client opened; Netty then closes the connection
-    // when its last stream ends (or at the deadline; before a drain, a connection gone idle gives a
-    // stream opened between the GOAWAYs as long as an idle connection lasts).
-    Internals.goAway(conn.connection, -1);
-    if (drain.phase() == Phase.HOLDING) {
-      // Its client reconnects at once: this loop's listener waits for that connection to land.
-      drain.invited();
-    }
-    conn.connection.shutdown(drain.closeGraceMs(), MILLISECONDS);
+    goAway.last(conn);
   }
 
   /** The one place a connection's state and the per-state counts change. */
@@ -425,57 +413,12 @@ public final class LoopConnections implements Handler<RoutingContext> {
   }
 
   /**
-   * While the loop holds its listener open, an HTTP/2 connection is told to go once every stream
-   * its client has open is held and no response has ended on it for the settle time: by then the
-   * client has read every answer it will get before the socket closes. A client told to open no
-   * more streams while it is still reading answers opens its next streams in reaction to them and
-   * finds them refused before they are sent; one told while it has no stream in flight either
-   * reconnects at once (the kernel may then accept it as the socket closes) or, if it does not
-   * reconnect over HTTP/2 (h2load), fails the requests it could not send. With only held streams in
-   * flight, and none answered lately, it waits for their answers, which come once the socket is
-   * closed.
-   */
-  private void goAwayOnceInUse(TrackedConnection conn) {
-    if (conn.goingAway) {
-      return;
-    }
-    for (Exchange exchange : conn.exchanges) {
-      if (!exchange.held) {
-        return; // called again when it ends
-      }
-    }
-    long waitMs = drain.settleMs() - (System.nanoTime() - conn.lastEndNanos) / 1_000_000;
-    if (waitMs <= 0) {
-      closeWhenIdle(conn);
-    } else if (conn.goAwayTimer < 0) {
-      conn.goAwayTimer =
-          vertx.setTimer(
-              waitMs,
-              id -> {
-                conn.goAwayTimer = -1;
-                if (drain.phase() == Phase.HOLDING) {
-                  goAwayOnceInUse(conn);
-                }
-              });
-    }
-  }
-
-  /**
    * Closes an HTTP/1 connection once it has been idle for the grace; starts an HTTP/2 connection's
-   * two GOAWAYs (as gRPC and h2o do): the first, with the highest stream id, tells the client to
-   * open no more streams without refusing one on its way; the PING's ack (or the grace) proves that
-   * what it opened before has arrived, and {@link #close} sends the second.
+   * two GOAWAYs ({@link Http2GoAway}).
    */
   private void closeWhenIdle(TrackedConnection conn) {
     if (conn.http2) {
-      if (!conn.goingAway) {
-        conn.goingAway = true;
-        Internals.goAway(conn.connection, Integer.MAX_VALUE);
-        conn.connection
-            .ping(PING)
-            .timeout(idleMs, MILLISECONDS)
-            .onComplete(ar -> close(conn, false));
-      }
+      goAway.first(conn);
       return;
     }
     vertx.cancelTimer(conn.idleTimer);

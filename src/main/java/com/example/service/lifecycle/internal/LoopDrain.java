@@ -47,12 +47,12 @@ import java.util.function.Supplier;
  *       the streams a client is opening: from the start of the drain each HTTP/2 connection gets a
  *       GOAWAY with the highest stream id (refusing nothing) and a PING, once every stream its
  *       client has open is held and no response has ended on it for the settle time ({@code
- *       LoopConnections.goAwayOnceInUse}); the PING's ack proves the client has seen it, so the
- *       second GOAWAY names the real last stream, and the connection closes when its last stream
- *       ends. A loop has its quiet moment only once every HTTP/2 connection it has had its second
- *       GOAWAY, and its clients' reconnects have had time to land. One that arrives after that
- *       moment, while other loops still accept, has its streams held and is told to go only once
- *       the socket is closed (see {@code tellsHttp2ToGo}).
+ *       Http2GoAway#onceInUse}); the PING's ack proves the client has seen it, so the second GOAWAY
+ *       names the real last stream, and the connection closes when its last stream ends. A loop has
+ *       its quiet moment only once every HTTP/2 connection it has had its second GOAWAY, and its
+ *       clients' reconnects have had time to land. One that arrives after that moment, while other
+ *       loops still accept, has its streams held and is told to go only once the socket is closed
+ *       (see {@code tellsHttp2ToGo}).
  *   <li>A WebSocket or server-sent event stream registered with {@link LongLived} is told to go
  *       away at the start of the drain, and counts as drained when it ends.
  * </ul>

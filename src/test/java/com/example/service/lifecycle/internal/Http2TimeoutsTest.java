@@ -176,6 +176,35 @@ class Http2TimeoutsTest {
   }
 
   @Test
+  void aFrameHeaderTrickledAByteAtATimeIsTimedOutFromItsFirstByte() {
+    send(handshake());
+    // Not even the 9-byte frame header is whole before the head timeout.
+    ByteBuf headers = frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT);
+    advance(HEAD_MS / 2);
+    int sent = 0;
+    for (; sent < 9 && channel.isOpen(); sent++) {
+      send(headers.readRetainedSlice(1));
+      advance(HEAD_MS / 4);
+    }
+    headers.release();
+
+    assertThat(channel.isOpen()).isFalse();
+    assertThat(sent).as("header bytes sent before the close").isEqualTo(4);
+    assertThat(errors).containsExactly("HTTP/2 request head timeout, closed");
+  }
+
+  @Test
+  void framesArrivingSteadilyAreNotTimedOut() {
+    send(handshake());
+    for (int i = 0; i < 20; i++) {
+      send(frame(0x6, 0, 0, new byte[8])); // PING
+      advance(HEAD_MS / 2);
+    }
+    assertThat(channel.isOpen()).isTrue();
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
   void aHeaderBlockEndedByItsContinuationInTimeOpensAStream() {
     send(handshake());
     send(frame(HEADERS, END_STREAM, 1, new byte[] {(byte) 0x82}));
