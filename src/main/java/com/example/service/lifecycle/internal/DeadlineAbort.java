@@ -40,7 +40,7 @@ final class DeadlineAbort {
     }
     for (Exchange exchange : List.copyOf(conn.exchanges)) {
       shared.countAborted(1);
-      LoopConnections.markClose(exchange);
+      exchange.markClose();
       answer503(exchange.ctx.response());
     }
     if (conn.state == State.IDLE) {

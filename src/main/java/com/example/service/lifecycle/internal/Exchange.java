@@ -3,6 +3,8 @@ package com.example.service.lifecycle.internal;
 import com.example.service.lifecycle.LongLived;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
 /** One request a loop tracks, settled when its response ends or its connection closes. */
@@ -48,6 +50,17 @@ final class Exchange {
   void settled() {
     if (done != null) {
       done.complete();
+    }
+  }
+
+  /**
+   * Adds {@code Connection: close} to an HTTP/1 response whose head is not on the wire yet. HTTP/2
+   * forbids the header; its connection's GOAWAY says the same.
+   */
+  void markClose() {
+    HttpServerResponse response = ctx.response();
+    if (!conn.http2 && !response.headWritten()) {
+      response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
   }
 

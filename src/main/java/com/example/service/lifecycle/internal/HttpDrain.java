@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.logging.Level;
 
 /**
  * Drains the HTTP server of every event loop as one, so that every request that reaches an accepted
@@ -134,11 +136,19 @@ public final class HttpDrain {
     return holding.future();
   }
 
-  /** Counts a new connection in, unless {@code max} are open already. */
-  boolean admit(int max) {
+  /**
+   * Counts a new connection in, unless {@code max} are open already: then it is closed, and the
+   * refusal logged through {@code errors}.
+   */
+  boolean admit(HttpConnection connection, int max, ClientErrors errors) {
     if (connections.incrementAndGet() > max) {
       connections.decrementAndGet();
       refused.increment();
+      errors.record(
+          Level.WARNING,
+          "connection refused: HTTP_MAX_CONNECTIONS=" + max + " are open",
+          String.valueOf(connection.remoteAddress()));
+      connection.close();
       return false;
     }
     return true;

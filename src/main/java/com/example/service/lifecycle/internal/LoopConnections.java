@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Level;
 
 /**
  * One event loop's connections and their requests, as its {@link LoopDrain} needs to know them:
@@ -59,18 +58,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
   /** Tracks a new connection; install with {@code server.connectionHandler(loop::connected)}. */
   void connected(HttpConnection connection) {
     assert onLoop();
-    int max = guard.limits().maxConnections();
-    if (!shared.admit(max)) {
-      guard
-          .errors()
-          .record(
-              Level.WARNING,
-              "connection refused: HTTP_MAX_CONNECTIONS=" + max + " are open",
-              String.valueOf(connection.remoteAddress()));
-      connection.close();
-      return;
+    if (shared.admit(connection, guard.limits().maxConnections(), guard.errors())) {
+      track(connection);
     }
-    track(connection);
   }
 
   private void track(HttpConnection connection) {
@@ -148,7 +138,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       return;
     }
     if (drain.marksClose()) {
-      markClose(exchange);
+      exchange.markClose();
     }
     ctx.next();
   }
@@ -167,21 +157,10 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
   }
 
-  /**
-   * Adds {@code Connection: close} to an HTTP/1 response whose head is not on the wire yet. HTTP/2
-   * forbids the header; its connection's GOAWAY says the same.
-   */
-  static void markClose(Exchange exchange) {
-    HttpServerResponse response = exchange.ctx.response();
-    if (!exchange.conn.http2 && !response.headWritten()) {
-      response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
-    }
-  }
-
   /** The pre-stop delay begins: responses close their connections, idle ones close after grace. */
   void delay() {
     for (TrackedConnection conn : connections.values()) {
-      conn.exchanges.forEach(LoopConnections::markClose);
+      conn.exchanges.forEach(Exchange::markClose);
       if (conn.state == State.IDLE && !conn.http2) {
         closeWhenIdle(conn);
       }
@@ -231,7 +210,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     for (TrackedConnection conn : connections.values()) {
       for (Exchange exchange : conn.exchanges) {
         if (!exchange.held) {
-          markClose(exchange);
+          exchange.markClose();
         }
       }
     }
@@ -243,7 +222,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     held.clear();
     for (Exchange exchange : run) {
       exchange.held = false;
-      markClose(exchange);
+      exchange.markClose();
       exchange.ctx.next();
       // A route that reads the body resumed it already; for one that does not, it is discarded.
       exchange.ctx.request().resume();
