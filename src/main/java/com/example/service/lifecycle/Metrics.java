@@ -69,32 +69,30 @@ public final class Metrics {
         .build();
   }
 
-  /**
-   * Registers the shutdown's series, read from {@code drain} (the service state) at each scrape.
-   */
-  void bind(ServiceState drain) {
-    Gauge.builder("service.lifecycle.phase", drain, d -> d.phase().ordinal())
+  /** Registers the shutdown's series, read from {@code state} at each scrape. */
+  void bind(ServiceState state) {
+    Gauge.builder("service.lifecycle.phase", state, d -> d.phase().ordinal())
         .description("0 serving, 1 pre-stop delay, 2 draining, 3 stopping components")
         .register(registry);
-    Gauge.builder("service.http.requests.in.flight", drain, ServiceState::requestsInFlight)
+    Gauge.builder("service.http.requests.in.flight", state, ServiceState::requestsInFlight)
         .description("requests being served or held, over every event loop")
         .register(registry);
-    Gauge.builder("service.http.connections", drain, ServiceState::connectionsOpen)
+    Gauge.builder("service.http.connections", state, ServiceState::connectionsOpen)
         .description("open HTTP connections, over every event loop")
         .register(registry);
-    FunctionCounter.builder("service.http.drained.requests", drain, d -> d.result().drained())
+    FunctionCounter.builder("service.http.drained.requests", state, d -> d.result().drained())
         .description("requests answered after shutdown began")
         .register(registry);
-    FunctionCounter.builder("service.http.aborted.requests", drain, d -> d.result().aborted())
+    FunctionCounter.builder("service.http.aborted.requests", state, d -> d.result().aborted())
         .description("requests answered 503, cut or left unanswered by the shutdown")
         .register(registry);
     FunctionCounter.builder(
-            "service.http.connections.refused", drain, ServiceState::connectionsRefused)
+            "service.http.connections.refused", state, ServiceState::connectionsRefused)
         .description("connections closed at once because HTTP_MAX_CONNECTIONS were open")
         .register(registry);
     FunctionCounter.builder(
             "service.http.connections.closed.by.drain",
-            drain,
+            state,
             ServiceState::connectionsClosedByDrain)
         .description("connections the shutdown closed")
         .register(registry);

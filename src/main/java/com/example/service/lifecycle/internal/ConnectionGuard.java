@@ -160,7 +160,7 @@ final class ConnectionGuard {
   }
 
   private void stop() {
-    state.stop();
+    state.closed();
     stall.stop();
     close.stop();
   }

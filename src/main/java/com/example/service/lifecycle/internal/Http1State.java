@@ -150,7 +150,13 @@ final class Http1State {
     read(Reading.UPGRADED, false);
   }
 
-  /** Cancels the timer: the connection is closed or handed on. */
+  /** The connection is closed: the timer is cancelled and never set again. */
+  void closed() {
+    loop = null;
+    stop();
+  }
+
+  /** Cancels the timer: the connection is handed on, or in a state without a deadline. */
   void stop() {
     if (timer != null) {
       timer.cancel(false);
@@ -199,6 +205,6 @@ final class Http1State {
   }
 
   private long now() {
-    return loop.ticker().nanoTime();
+    return loop == null ? System.nanoTime() : loop.ticker().nanoTime();
   }
 }

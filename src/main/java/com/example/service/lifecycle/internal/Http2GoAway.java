@@ -41,6 +41,10 @@ final class Http2GoAway {
       return;
     }
     conn.goingAway = true;
+    if (drain.phase() == Phase.HOLDING) {
+      // A client with nothing in flight may reconnect at once: the listener waits for it to land.
+      drain.invited();
+    }
     Internals.goAway(conn.connection, Integer.MAX_VALUE);
     conn.connection.ping(PING).timeout(idleMs, MILLISECONDS).onComplete(ar -> close.accept(conn));
   }
@@ -52,10 +56,6 @@ final class Http2GoAway {
    */
   void last(TrackedConnection conn) {
     Internals.goAway(conn.connection, -1);
-    if (drain.phase() == Phase.HOLDING) {
-      // Its client may reconnect at once: this loop's listener waits for that connection to land.
-      drain.invited();
-    }
     conn.connection.shutdown(drain.closeGraceMs(), MILLISECONDS);
   }
 
@@ -71,7 +71,9 @@ final class Http2GoAway {
    * closed.
    */
   void onceInUse(TrackedConnection conn) {
-    if (conn.goingAway) {
+    if (conn.goingAway
+        || conn.state == TrackedConnection.State.CLOSING
+        || conn.state == TrackedConnection.State.CLOSED) {
       return;
     }
     for (Exchange exchange : conn.exchanges) {

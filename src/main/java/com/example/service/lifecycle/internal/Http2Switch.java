@@ -32,10 +32,10 @@ import java.util.function.Supplier;
  * serving the same routes.
  *
  * <p>Why not Vert.x's own h2c detection ({@code setHttp2ClearTextEnabled}): it makes the HTTP/1
- * connection only once the first request head has been decoded, by a decoder that is not the {@link
- * ConnectionGuard}, so a first request would escape every limit the guard keeps, and a connection
- * that sends nothing would not be tracked by the drain. So the server stays HTTP/1 at accept, the
- * guard sees every byte from the first, and on the preface it hands the pipeline to this.
+ * connection only once the first request head has been decoded, by Vert.x's own decoder, so a first
+ * request would escape every limit the {@link ConnectionGuard} keeps, and a connection that sends
+ * nothing would not be tracked by the drain. So the server stays HTTP/1 at accept, the guard's
+ * handlers see every byte from the first, and on the preface they hand the pipeline to this.
  *
  * <p>Vert.x 5.0 makes its HTTP/2 handler only in package-private code, reached through {@link
  * Internals}.
@@ -159,8 +159,9 @@ final class Http2Switch {
 
   /**
    * Replaces the HTTP/1 handlers after the decoder with Vert.x's HTTP/2 connection handler; the
-   * decoder then removes itself, passing the preface on. {@code connections} is told of the new
-   * connection once the client's SETTINGS have arrived, or at once for an upgrade.
+   * guard then removes the decoder and its sniffer, which passes the preface on (or, for an
+   * upgrade, the decoder removes itself). {@code connections} is told of the new connection once
+   * the client's SETTINGS have arrived, or at once for an upgrade.
    *
    * @param http1 the connection Vert.x made at accept; its TCP metric is carried over
    * @param upgrade the upgrade request, whose 101 response is written already; null when the client

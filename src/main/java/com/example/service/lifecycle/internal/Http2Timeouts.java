@@ -15,7 +15,7 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.Future;
-import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
 import java.util.function.BiConsumer;
 
 /**
@@ -91,12 +91,13 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private Future<?> bodyTimer;
 
   /**
-   * Streams whose client was still sending when they began, in the order they began: the first is
-   * the next to time out.
+   * Streams whose client is still sending its body, with when they began, in the order they began:
+   * the first is the next to time out. A stream leaves when its client ends it, or it closes.
    */
-  private final ArrayDeque<Receiving> receiving = new ArrayDeque<>();
+  private final LinkedHashMap<Http2Stream, Long> receiving = new LinkedHashMap<>();
 
-  private record Receiving(Http2Stream stream, long since) {}
+  /** The channel is closed: no timer is set again. */
+  private boolean closed;
 
   /** The idle timeout has passed: the connection is going away, and is never idle again. */
   private boolean idled;
@@ -192,9 +193,12 @@ final class Http2Timeouts extends ChannelDuplexHandler {
         new Http2ConnectionAdapter() {
           @Override
           public void onStreamActive(Http2Stream stream) {
+            if (closed) {
+              return;
+            }
             if (stream.state().remoteSideOpen()) {
               // A request with a body: a GET's HEADERS end its stream, and cost nothing here.
-              receiving.add(new Receiving(stream, now()));
+              receiving.put(stream, now());
               if (bodyTimer == null) {
                 bodyTimer = schedule(Http2Timeouts.this::checkBodies, bodyNanos);
               }
@@ -206,7 +210,15 @@ final class Http2Timeouts extends ChannelDuplexHandler {
           }
 
           @Override
+          public void onStreamHalfClosed(Http2Stream stream) {
+            if (!stream.state().remoteSideOpen()) {
+              receiving.remove(stream); // its body is whole
+            }
+          }
+
+          @Override
           public void onStreamClosed(Http2Stream stream) {
+            receiving.remove(stream);
             armIdleIfNoStream();
           }
         });
@@ -216,11 +228,14 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
+    closed = true;
     cancelAll();
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    // Before the codec closes its streams, whose close would otherwise set the idle timer again.
+    closed = true;
     cancelAll();
     ctx.fireChannelInactive();
   }
@@ -246,7 +261,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
    * sets itself again for what is in progress, or stops if nothing is.
    */
   private void armHead() {
-    if (headTimer == null) {
+    if (headTimer == null && !closed) {
       headTimer = schedule(this::checkHead, headNanos - (now() - headSince));
     }
   }
@@ -269,13 +284,15 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     bodyTimer = null;
     long now = now();
     ChannelHandlerContext codecCtx = ctx.pipeline().context(codec);
-    for (Receiving first = receiving.peek(); first != null; first = receiving.peek()) {
-      Http2Stream stream = first.stream();
-      if (stream.state().remoteSideOpen() && now - first.since() < bodyNanos) {
-        bodyTimer = schedule(this::checkBodies, bodyNanos - (now - first.since()));
+    for (var it = receiving.entrySet().iterator(); it.hasNext(); ) {
+      var first = it.next();
+      Http2Stream stream = first.getKey();
+      long since = first.getValue();
+      if (stream.state().remoteSideOpen() && now - since < bodyNanos) {
+        bodyTimer = schedule(this::checkBodies, bodyNanos - (now - since));
         break;
       }
-      receiving.poll();
+      it.remove();
       if (stream.state().remoteSideOpen()) {
         errors.accept(
             "HTTP/2 request body timeout, stream reset",
@@ -347,9 +364,15 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     codecCtx.flush();
   }
 
-  /** Idle from now, unless a stream or a header block is open; the timer checks again. */
+  /**
+   * Idle from now, unless a stream or a header block is open (a frame header half-received is not
+   * one: the head timer holds that); the timer checks again when it fires.
+   */
   private void armIdleIfNoStream() {
-    if (head == Head.NONE && !idled && connection.numActiveStreams() == 0) {
+    if (!idled
+        && !closed
+        && (head == Head.NONE || head == Head.FRAME)
+        && connection.numActiveStreams() == 0) {
       idleSince = now();
       if (idleTimer == null) {
         idleTimer = schedule(this::idle, idleNanos);
@@ -359,7 +382,10 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   private void idle() {
     idleTimer = null;
-    if (idled || head != Head.NONE || connection.numActiveStreams() > 0) {
+    if (idled
+        || closed
+        || (head != Head.NONE && head != Head.FRAME)
+        || connection.numActiveStreams() > 0) {
       return; // armed again when the last stream closes or the block ends
     }
     long left = idleNanos - (now() - idleSince);

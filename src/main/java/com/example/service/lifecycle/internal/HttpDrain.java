@@ -20,9 +20,9 @@ import java.util.logging.Level;
  * Drains the HTTP server of every event loop as one, so that every request that reaches an accepted
  * connection is answered, and a client that reconnects during the drain meets a closed listener.
  *
- * <p>Each event loop tracks its own connections ({@link LoopDrain}); this object holds only what
- * the loops share: the counts, how many loops still accept, and the moment the listening socket is
- * really closed.
+ * <p>Each event loop drains its own connections ({@link LoopDrain}, {@link LoopConnections}); this
+ * object holds only what the loops share: the counts, how many loops still accept, and the moment
+ * the listening socket is really closed.
  *
  * <h2>The shared listening socket (verified in Vert.x 5.0.10's {@code NetServerImpl} and {@code
  * ServerChannelLoadBalancer})</h2>

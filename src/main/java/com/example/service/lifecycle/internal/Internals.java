@@ -65,6 +65,9 @@ import java.util.function.Supplier;
  *       to {@code http.impl.http2.codec}.
  *   <li>{@code internal.ContextInternal} and {@code VertxInternal}: what that constructor takes.
  *       5.1: same.
+ *   <li>That Vert.x's HTTP/2 handler is a Netty {@code Http2ConnectionHandler}: {@code
+ *       Http2Timeouts} and {@code Http2Streams} find the codec's connection and flow controller
+ *       through it. 5.1: true of its codec-based HTTP/2 ({@code http.impl.http2.codec}).
  *   <li>Vert.x's names of the HTTP/1 pipeline's handlers ({@link #DECODER}, {@link #ENCODER},
  *       {@link #HANDLER}). 5.1: same.
  *   <li>{@link HttpConnection#goAway(long, int)}, public but deprecated in 5.1 (for {@code

@@ -168,8 +168,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
   }
 
   /**
-   * The drain begins: HTTP/2 connections get their first GOAWAY, idle HTTP/1 ones (unless the delay
-   * did it) their idle grace, and long-lived streams their goodbye.
+   * The drain begins: HTTP/2 connections get their first GOAWAY once in use ({@link
+   * Http2GoAway#onceInUse}), idle HTTP/1 ones (unless the delay did it) their idle grace, and
+   * long-lived streams their goodbye.
    */
   void drain(boolean fromServing) {
     for (TrackedConnection conn : List.copyOf(connections.values())) {
@@ -360,6 +361,10 @@ public final class LoopConnections implements Handler<RoutingContext> {
     if (conn.state == State.CLOSING || conn.state == State.CLOSED) {
       return;
     }
+    if (conn.http2 && drain.phase() == Phase.HOLDING) {
+      // Before the state change, which may make the loop quiet: its client may reconnect now.
+      drain.invited();
+    }
     setState(conn, State.CLOSING);
     if (drain.phase() != Phase.SERVING) {
       shared.countClosedByDrain();
@@ -385,6 +390,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     conn.state = next;
     if (next == State.CLOSING || next == State.CLOSED) {
       vertx.cancelTimer(conn.idleTimer);
+      vertx.cancelTimer(conn.goAwayTimer);
     }
     if (previous == State.IDLE || previous == State.SWITCHING) {
       drain.checkQuiet();

@@ -184,9 +184,10 @@ final class LoopDrain {
   Future<Void> drain(Deadline deadline) {
     boolean fromServing = phase == Phase.SERVING;
     phase = Phase.HOLDING;
-    connections.drain(fromServing);
+    // Set first: a stream told to go away may end at once and make the loop quiet.
     this.deadline = deadline;
     released = Promise.promise();
+    connections.drain(fromServing);
     long untilAbortMs = deadline.untilMs(deadline.requestsMs());
     Timer bound = vertx.timer(Math.max(1, Math.min(idleMs, untilAbortMs)), MILLISECONDS);
     bound.onSuccess(v -> closeListener());
@@ -236,8 +237,8 @@ final class LoopDrain {
   }
 
   /**
-   * Stops this loop accepting. Its responses in progress are told to close (Vert.x closes their
-   * connections after them); held requests wait for the socket to be closed.
+   * Stops this loop accepting. Its responses in progress are told to close ({@link LoopConnections}
+   * closes their connections after them); held requests wait for the socket to be closed.
    */
   private void closeListener() {
     if (phase != Phase.HOLDING) {

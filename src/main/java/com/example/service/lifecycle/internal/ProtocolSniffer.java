@@ -9,7 +9,9 @@ import java.util.List;
 /**
  * Tells from a connection's first bytes what its client speaks, then leaves the pipeline: HTTP/1
  * goes on to the request decoder; the HTTP/2 preface (RFC 9113 §3.4) and a TLS handshake are
- * reported. Until it decides, the bytes wait here, under the head timeout.
+ * reported. Until it decides, the bytes wait here, under the head timeout. It looks at the
+ * connection's first bytes only: a TLS client sends its handshake first, and after a request a
+ * stray 0x16 byte is Netty's decoder's to answer as a malformed request.
  */
 final class ProtocolSniffer extends ByteToMessageDecoder {
 

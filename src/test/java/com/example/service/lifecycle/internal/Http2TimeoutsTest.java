@@ -194,6 +194,19 @@ class Http2TimeoutsTest {
   }
 
   @Test
+  void theIdleTimeoutStillComesWhenAFrameHeaderIsHalfReceivedAtItsDeadline() {
+    send(handshake());
+    ByteBuf ping = frame(0x6, 0, 0, new byte[8]);
+    advance(IDLE_MS - 1);
+    send(ping.readRetainedSlice(1)); // a frame header begins just before the idle deadline
+
+    advance(1);
+    send(ping); // and ends just after it
+
+    assertThat(idles).hasValue(1);
+  }
+
+  @Test
   void framesArrivingSteadilyAreNotTimedOut() {
     send(handshake());
     for (int i = 0; i < 20; i++) {
