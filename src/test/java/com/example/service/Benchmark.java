@@ -450,15 +450,10 @@ public final class Benchmark {
               () -> watchSlowloris(selector, start, closedHttp1, closedHttp2, stop), "slowloris");
       watcher.start();
       String url = "http://127.0.0.1:" + port + "/hello";
-      java.util.concurrent.CompletableFuture<H2load.Counts> h2 =
-          java.util.concurrent.CompletableFuture.supplyAsync(
-              () -> {
-                try {
-                  return h2load(url, seconds);
-                } catch (Exception e) {
-                  throw new IllegalStateException(e);
-                }
-              });
+      // Its own thread: the two load generators run side by side whatever the core count.
+      java.util.concurrent.FutureTask<H2load.Counts> h2 =
+          new java.util.concurrent.FutureTask<>(() -> h2load(url, seconds));
+      new Thread(h2, "h2load").start();
       String out = wrk(url, seconds);
       H2load.Counts h2Counts = h2.get(seconds * 3L + 60, TimeUnit.SECONDS);
       stop.set(true);
@@ -789,15 +784,7 @@ public final class Benchmark {
     JsonObject st = r.getJsonObject("startupMs");
     JsonObject sd = r.getJsonObject("shutdown");
     JsonObject idle = sd.getJsonObject("idleSigtermToExitMs");
-    StringBuilder sb = new StringBuilder();
-    sb.append("Machine: ").append(r.getString("machine")).append(", ").append(r.getString("date"));
-    sb.append("\nHTTP_INSTANCES=")
-        .append(r.getInteger("httpInstances"))
-        .append(" in both servers.");
-    sb.append(
-        r.getBoolean("pinned")
-            ? "\nThroughput runs: service pinned to core 1, wrk -t1 to core 0."
-            : "\nThroughput runs: service and wrk -t2 share every core.");
+    StringBuilder sb = header(r);
     sb.append("\n\n| figure | template | baseline | template/baseline |\n|---|---|---|---|\n");
     row(
         sb,
@@ -941,9 +928,8 @@ public final class Benchmark {
     return sb.toString();
   }
 
-  /** The connection layer's figures alone (BENCH=connection-layer). */
-  private static String connectionLayerTable(JsonObject r) {
-    JsonObject t = r.getJsonObject("throughput");
+  /** The machine, the date, the loop count and how the load generator shared the cores. */
+  private static StringBuilder header(JsonObject r) {
     StringBuilder sb = new StringBuilder();
     sb.append("Machine: ").append(r.getString("machine")).append(", ").append(r.getString("date"));
     sb.append("\nHTTP_INSTANCES=")
@@ -951,8 +937,16 @@ public final class Benchmark {
         .append(" in both servers.");
     sb.append(
         r.getBoolean("pinned")
-            ? "\nThroughput runs: service pinned to core 1, the load generator to core 0."
-            : "\nThroughput runs: service and load generator share every core.");
+            ? "\nThroughput runs: service pinned to core 1, the load generator (wrk -t1, h2load)"
+                + " to core 0."
+            : "\nThroughput runs: service and load generator (wrk -t2, h2load) share every core.");
+    return sb;
+  }
+
+  /** The connection layer's figures alone (BENCH=connection-layer). */
+  private static String connectionLayerTable(JsonObject r) {
+    JsonObject t = r.getJsonObject("throughput");
+    StringBuilder sb = header(r);
     sb.append("\n\n| figure | template | baseline | template/baseline |\n|---|---|---|---|\n");
     row(
         sb,
