@@ -41,34 +41,10 @@ class LoadShutdownIT {
     "/job?ms=5, 4, 1000"
   })
   void noRequestFailsOnAnyConnection(String path, int instances, int delayMs) throws Exception {
-    try (ServiceProcess service = ServiceProcess.start(dir, env(instances, delayMs))) {
-      LoadClient load = new LoadClient("127.0.0.1", service.port(), path, CLIENTS);
-      load.start();
-      load.oks(50L * CLIENTS).get(30, TimeUnit.SECONDS);
-
-      load.markSignal();
-      service.signal("TERM");
-      int status = service.awaitExit(Duration.ofSeconds(30));
-      load.stop();
-
-      System.out.println(
-          "load result: "
-              + path
-              + " instances="
-              + instances
-              + " delay="
-              + delayMs
-              + " exit="
-              + status
-              + " "
-              + load.json());
-      assertThat(load.failures(false)).as("failed on connections opened before SIGTERM").isZero();
-      assertThat(load.failures(true)).as("failed on connections opened after SIGTERM").isZero();
-      assertThat(status).isZero();
-      if (path.startsWith("/job")) {
-        String records = Files.readString(ServiceProcess.records(dir));
-        assertThat(load.ids()).isNotEmpty().allSatisfy(id -> assertThat(records).contains(id));
-      }
+    LoadClient load = loadThenSigterm(path, instances, delayMs, false);
+    if (path.startsWith("/job")) {
+      String records = Files.readString(ServiceProcess.records(dir));
+      assertThat(load.ids()).isNotEmpty().allSatisfy(id -> assertThat(records).contains(id));
     }
   }
 
@@ -81,8 +57,18 @@ class LoadShutdownIT {
   @CsvSource({"2, 0", "4, 0", "4, 1000"})
   void aClientOpeningAConnectionPerRequestLosesNothing(int instances, int delayMs)
       throws Exception {
+    loadThenSigterm("/hello", instances, delayMs, true);
+  }
+
+  /**
+   * Runs {@link #CLIENTS} raw-socket clients on {@code path}, sends SIGTERM once each has had 50
+   * answers, and requires no failure on connections opened before or after it, and exit 0.
+   */
+  private LoadClient loadThenSigterm(
+      String path, int instances, int delayMs, boolean connectionPerRequest) throws Exception {
     try (ServiceProcess service = ServiceProcess.start(dir, env(instances, delayMs))) {
-      LoadClient load = new LoadClient("127.0.0.1", service.port(), "/hello", CLIENTS, true);
+      LoadClient load =
+          new LoadClient("127.0.0.1", service.port(), path, CLIENTS, connectionPerRequest);
       load.start();
       load.oks(50L * CLIENTS).get(30, TimeUnit.SECONDS);
 
@@ -92,7 +78,10 @@ class LoadShutdownIT {
       load.stop();
 
       System.out.println(
-          "connection-per-request result: instances="
+          "load result: "
+              + path
+              + (connectionPerRequest ? " (connection per request)" : "")
+              + " instances="
               + instances
               + " delay="
               + delayMs
@@ -103,6 +92,7 @@ class LoadShutdownIT {
       assertThat(load.failures(false)).as("failed on connections opened before SIGTERM").isZero();
       assertThat(load.failures(true)).as("failed on connections opened after SIGTERM").isZero();
       assertThat(status).isZero();
+      return load;
     }
   }
 
