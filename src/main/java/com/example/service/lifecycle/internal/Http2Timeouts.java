@@ -15,7 +15,6 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.Future;
-import java.util.LinkedHashMap;
 import java.util.function.BiConsumer;
 
 /**
@@ -25,11 +24,11 @@ import java.util.function.BiConsumer;
  * <ul>
  *   <li>the client's preface and first SETTINGS, and every header block (a HEADERS frame and its
  *       CONTINUATIONs, from the first byte of the HEADERS frame to the frame that ends the block),
- *       must each arrive within the head timeout, else the connection gets a GOAWAY and is closed
- *       (what a 408 is to HTTP/1.1: a slowloris over HTTP/2 holds nothing);
- *   <li>a request body (a stream the client has not ended) must be complete within the body timeout
- *       from its stream's start, else that stream is reset (RST_STREAM with CANCEL), as the
- *       HTTP/1.1 guard answers 408: the connection and its other streams go on;
+ *       must each arrive within the head timeout, and so must every frame's 9-byte header, else the
+ *       connection gets a GOAWAY and is closed (what a 408 is to HTTP/1.1: a slowloris over HTTP/2
+ *       holds nothing);
+ *   <li>a request body must be complete within the body timeout ({@link Http2BodyTimeout}, which
+ *       this installs);
  *   <li>response DATA waiting for the client (on its flow-control window, or on the socket) must
  *       make progress within the write timeout, else the connection gets a GOAWAY and is closed;
  *       its streams are then lost, and the drain counts them aborted;
@@ -73,6 +72,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   private final long headNanos;
   private final long bodyNanos;
+  private Http2BodyTimeout bodies;
   private final long writeNanos;
   private final long idleNanos;
   private final BiConsumer<String, String> errors;
@@ -88,13 +88,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private Future<?> headTimer;
   private Future<?> idleTimer;
   private Future<?> writeTimer;
-  private Future<?> bodyTimer;
-
-  /**
-   * Streams whose client is still sending its body, with when they began, in the order they began:
-   * the first is the next to time out. A stream leaves when its client ends it, or it closes.
-   */
-  private final LinkedHashMap<Http2Stream, Long> receiving = new LinkedHashMap<>();
 
   /** The channel is closed: no timer is set again. */
   private boolean closed;
@@ -196,13 +189,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
             if (closed) {
               return;
             }
-            if (stream.state().remoteSideOpen()) {
-              // A request with a body: a GET's HEADERS end its stream, and cost nothing here.
-              receiving.put(stream, now());
-              if (bodyTimer == null) {
-                bodyTimer = schedule(Http2Timeouts.this::checkBodies, bodyNanos);
-              }
-            }
             if (writeTimer == null) {
               writeProgressAt = now();
               writeTimer = schedule(Http2Timeouts.this::checkWrites, writeNanos / 4);
@@ -210,18 +196,12 @@ final class Http2Timeouts extends ChannelDuplexHandler {
           }
 
           @Override
-          public void onStreamHalfClosed(Http2Stream stream) {
-            if (!stream.state().remoteSideOpen()) {
-              receiving.remove(stream); // its body is whole
-            }
-          }
-
-          @Override
           public void onStreamClosed(Http2Stream stream) {
-            receiving.remove(stream);
             armIdleIfNoStream();
           }
         });
+    bodies = new Http2BodyTimeout(ctx, codec, bodyNanos, errors);
+    connection.addListener(bodies);
     headSince = now();
     armHead();
   }
@@ -277,30 +257,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
       return;
     }
     expire(head == Head.HANDSHAKE ? "preface and SETTINGS timeout" : "request head timeout");
-  }
-
-  /** Resets each stream whose client has not ended its body within the body timeout. */
-  private void checkBodies() {
-    bodyTimer = null;
-    long now = now();
-    ChannelHandlerContext codecCtx = ctx.pipeline().context(codec);
-    for (var it = receiving.entrySet().iterator(); it.hasNext(); ) {
-      var first = it.next();
-      Http2Stream stream = first.getKey();
-      long since = first.getValue();
-      if (stream.state().remoteSideOpen() && now - since < bodyNanos) {
-        bodyTimer = schedule(this::checkBodies, bodyNanos - (now - since));
-        break;
-      }
-      it.remove();
-      if (stream.state().remoteSideOpen()) {
-        errors.accept(
-            "HTTP/2 request body timeout, stream reset",
-            String.valueOf(ctx.channel().remoteAddress()));
-        codec.resetStream(codecCtx, stream.id(), Http2Error.CANCEL.code(), codecCtx.newPromise());
-      }
-    }
-    codecCtx.flush();
   }
 
   /**
@@ -403,8 +359,9 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   private void cancelAll() {
     cancel(headTimer);
-    cancel(bodyTimer);
-    receiving.clear();
+    if (bodies != null) {
+      bodies.stop();
+    }
     cancel(writeTimer);
     cancel(idleTimer);
   }
