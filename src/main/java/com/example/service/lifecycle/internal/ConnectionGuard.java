@@ -166,7 +166,7 @@ final class ConnectionGuard {
   }
 
   private void expired(Reading reading) {
-    int head = millis(settings.limits().headTimeout().toNanos());
+    long head = settings.limits().headTimeout().toMillis();
     switch (reading) {
       case NEW, AWAITING_HEAD -> {
         // Keep-alive idle, or a connection that never sent a byte: nothing to answer.
@@ -185,7 +185,7 @@ final class ConnectionGuard {
           answer(
               408,
               "request body not received within "
-                  + millis(settings.limits().bodyTimeout().toNanos())
+                  + settings.limits().bodyTimeout().toMillis()
                   + " ms",
               "408 request body timeout");
         }
@@ -203,7 +203,7 @@ final class ConnectionGuard {
         .record(
             Level.INFO,
             "response cut: no write progress for "
-                + millis(settings.limits().writeTimeout().toNanos())
+                + settings.limits().writeTimeout().toMillis()
                 + " ms",
             remote());
     cut();
@@ -239,9 +239,5 @@ final class ConnectionGuard {
 
   private String remote() {
     return String.valueOf(channel.remoteAddress());
-  }
-
-  private static int millis(long nanos) {
-    return (int) (nanos / 1_000_000);
   }
 }
