@@ -1,6 +1,8 @@
 package com.example.service.lifecycle;
 
 import com.example.service.lifecycle.internal.LoopConnections;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 
 /**
@@ -23,7 +25,8 @@ public final class LongLived {
    * lifecycle's; elsewhere (a test's bare router) it does nothing.
    */
   public static void onDrain(RoutingContext ctx, Runnable goingAway) {
-    LoopConnections loop = ctx.get(LoopConnections.KEY);
+    Context context = Vertx.currentContext();
+    LoopConnections loop = context == null ? null : context.get(LoopConnections.KEY);
     if (loop != null) {
       loop.longLived(ctx, goingAway);
     }

@@ -24,7 +24,7 @@ import java.util.Map;
  */
 public final class LoopConnections implements Handler<RoutingContext> {
 
-  /** Where {@link LongLived} finds this loop in a routing context. */
+  /** Where {@link LongLived} finds this loop: in the data of the verticle's context. */
   public static final String KEY = "lifecycle.loop";
 
   private final Vertx vertx;
@@ -120,7 +120,6 @@ public final class LoopConnections implements Handler<RoutingContext> {
       held.add(exchange);
     }
     shared.requestStarted();
-    ctx.put(KEY, this);
     // Whether the response ended, not the end handler's outcome: Vert.x 5.0 closes an HTTP/2
     // stream whose last frame is flushed at once inside end(), and fires its close handler first,
     // so a response sent whole would count as "connection closed".

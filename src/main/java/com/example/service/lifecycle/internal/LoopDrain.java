@@ -102,6 +102,8 @@ final class LoopDrain {
     this.idleTimeoutMs = guard.limits().idleTimeout().toMillis();
     this.settleMs = idleMs / 10;
     this.connections = new LoopConnections(vertx, shared, guard, this);
+    // For LongLived, found through the request's context: nothing to store per request.
+    context.put(LoopConnections.KEY, connections);
   }
 
   /** The loop's connections: the routes' first handler, and the server's connection handler. */
