@@ -54,13 +54,14 @@ final class ServiceProcess implements AutoCloseable {
   }
 
   /**
-   * Starts the lifecycle tests' {@link TestMain} from the fat jar and the test classes, with the
-   * test config file and {@code env} on top of HTTP_HOST=127.0.0.1, HTTP_PORT=0 and a record file
-   * in {@code dir}.
+   * Starts the lifecycle tests' {@link TestMain} from the fat jar and the test classes (with the
+   * {@link ClassArchive}), with the test config file and {@code env} on top of HTTP_HOST=127.0.0.1,
+   * HTTP_PORT=0 and a record file in {@code dir}.
    */
   static ServiceProcess start(Path dir, Map<String, String> env) throws IOException {
     List<String> args = new ArrayList<>(List.of("-ea"));
-    args.addAll(testMain());
+    args.addAll(ClassArchive.javaArgs());
+    args.add(TestMain.class.getName());
     return java(List.of(), args, dir, env);
   }
 
