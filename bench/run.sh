@@ -2,7 +2,7 @@
 # The benchmark: the template against a bare Vert.x baseline, in one run, on 127.0.0.1.
 # Run it after the README's build command. ROUNDS (default 3) and DURATION (seconds per throughput
 # run, default 10) size it, INSTANCES (default 1) is HTTP_INSTANCES for both servers; the defaults
-# take about 11 minutes on 2 cores. BENCH=connection-layer runs only what the connection layer
+# take about 13 minutes on 2 cores. BENCH=connection-layer runs only what the connection layer
 # costs: /hello over HTTP/1.1 and HTTP/2 against bare Vert.x, paired by round, with the server's CPU
 # time per request, and both under slow-head connections of both protocols.
 set -euo pipefail
