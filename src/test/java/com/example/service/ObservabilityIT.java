@@ -73,6 +73,8 @@ class ObservabilityIT {
       assertThat(metrics)
           .contains("jvm_memory_used_bytes")
           .contains("service_lifecycle_phase 0.0")
+          .contains("service_lifecycle_delay_seconds NaN")
+          .contains("service_lifecycle_delay_ended_quiet 0.0")
           .contains("service_http_connections 1.0")
           .doesNotContain("vertx_http_server_requests_total");
       assertThat(service.output()).doesNotContain("WARNING").doesNotContain("SEVERE");

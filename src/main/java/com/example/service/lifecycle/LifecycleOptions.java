@@ -11,6 +11,8 @@ import java.util.List;
  * @param port port the HTTP server binds to; 0 picks a free port
  * @param instances HTTP verticle instances, one event loop each
  * @param delay how long to keep serving after a shutdown signal, with readiness failing
+ * @param quiet ends the delay early once this long has passed since the signal and since the last
+ *     request that is not a probe or a scrape; zero: the delay always lasts {@code delay}
  * @param timeout the shutdown budget after the delay: draining, aborting and stopping components
  * @param idleGrace how long a keep-alive connection must be quiet before the drain closes it
  * @param limits timeouts and limits every connection and request is held to
@@ -24,6 +26,7 @@ public record LifecycleOptions(
     int port,
     int instances,
     Duration delay,
+    Duration quiet,
     Duration timeout,
     Duration idleGrace,
     HttpLimits limits,
@@ -43,6 +46,14 @@ public record LifecycleOptions(
 
   public static final Config.Key<Duration> SHUTDOWN_DELAY_MS =
       Config.millis("SHUTDOWN_DELAY_MS").orElse(Duration.ZERO);
+
+  /**
+   * Ends the pre-stop delay once traffic has left: no request but probes and scrapes for this long
+   * (and this long since the signal). At most {@link #SHUTDOWN_DELAY_MS}; 0 is a fixed delay.
+   */
+  public static final Config.Key<Duration> SHUTDOWN_QUIET_MS =
+      Config.millis("SHUTDOWN_QUIET_MS").orElse(Duration.ZERO);
+
   public static final Config.Key<Duration> SHUTDOWN_TIMEOUT_MS =
       Config.millis("SHUTDOWN_TIMEOUT_MS").orElse(Duration.ofSeconds(30));
   public static final Config.Key<Duration> SHUTDOWN_IDLE_MS =
@@ -95,6 +106,7 @@ public record LifecycleOptions(
                 HTTP2_ENABLED,
                 HTTP2_UPGRADE,
                 SHUTDOWN_DELAY_MS,
+                SHUTDOWN_QUIET_MS,
                 SHUTDOWN_TIMEOUT_MS,
                 SHUTDOWN_IDLE_MS));
     keys.addAll(HttpLimits.KEYS);
@@ -102,13 +114,28 @@ public record LifecycleOptions(
     return List.copyOf(keys);
   }
 
-  /** Reads the lifecycle's keys from a configuration loaded with them. */
+  /**
+   * Reads the lifecycle's keys from a configuration loaded with them.
+   *
+   * @throws Config.ConfigException when two keys disagree
+   */
   public static LifecycleOptions from(Config config) {
+    Duration delay = config.get(SHUTDOWN_DELAY_MS);
+    Duration quiet = config.get(SHUTDOWN_QUIET_MS);
+    if (quiet.compareTo(delay) > 0) {
+      throw new Config.ConfigException(
+          "invalid SHUTDOWN_QUIET_MS="
+              + quiet.toMillis()
+              + ": the quiet period ends the pre-stop delay early, so it must not exceed"
+              + " SHUTDOWN_DELAY_MS="
+              + delay.toMillis());
+    }
     return new LifecycleOptions(
         config.get(HTTP_HOST),
         config.get(HTTP_PORT),
         config.get(HTTP_INSTANCES),
-        config.get(SHUTDOWN_DELAY_MS),
+        delay,
+        quiet,
         config.get(SHUTDOWN_TIMEOUT_MS),
         config.get(SHUTDOWN_IDLE_MS),
         HttpLimits.from(config),

@@ -21,6 +21,8 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
  *
  * <ul>
  *   <li>{@code service_lifecycle_phase}: 0 serving, 1 pre-stop delay, 2 draining, 3 stopping
+ *   <li>{@code service_lifecycle_delay_seconds}: how long the pre-stop delay lasted, and {@code
+ *       service_lifecycle_delay_ended_quiet}: 1 if the quiet period ended it
  *   <li>{@code service_http_requests_in_flight}, {@code service_http_connections}: over every event
  *       loop
  *   <li>{@code service_http_drained_requests_total}, {@code service_http_aborted_requests_total}
@@ -32,6 +34,9 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
  * so requests pay nothing for it.
  */
 public final class Metrics {
+
+  /** Where the metrics are served. */
+  public static final String PATH = "/metrics";
 
   private final PrometheusMeterRegistry registry;
 
@@ -74,6 +79,15 @@ public final class Metrics {
     Gauge.builder("service.lifecycle.phase", state, d -> d.phase().ordinal())
         .description("0 serving, 1 pre-stop delay, 2 draining, 3 stopping components")
         .register(registry);
+    Gauge.builder(
+            "service.lifecycle.delay.seconds",
+            state,
+            d -> d.delayMs() < 0 ? Double.NaN : d.delayMs() / 1000.0)
+        .description("how long the pre-stop delay lasted; NaN until it has ended")
+        .register(registry);
+    Gauge.builder("service.lifecycle.delay.ended.quiet", state, d -> d.delayEndedQuiet() ? 1 : 0)
+        .description("1 if no traffic for SHUTDOWN_QUIET_MS ended the pre-stop delay early")
+        .register(registry);
     Gauge.builder("service.http.requests.in.flight", state, ServiceState::requestsInFlight)
         .description("requests being served or held, over every event loop")
         .register(registry);
@@ -100,6 +114,6 @@ public final class Metrics {
 
   /** Adds {@code GET /metrics}, the Prometheus text format. */
   public void route(Router router) {
-    router.get("/metrics").handler(PrometheusScrapingHandler.create(registry));
+    router.get(PATH).handler(PrometheusScrapingHandler.create(registry));
   }
 }

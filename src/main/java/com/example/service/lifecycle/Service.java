@@ -8,6 +8,7 @@ import com.example.service.lifecycle.internal.Deadline;
 import com.example.service.lifecycle.internal.HttpDrain;
 import com.example.service.lifecycle.internal.HttpVerticle;
 import com.example.service.lifecycle.internal.Internals;
+import com.example.service.lifecycle.internal.PreStopDelay;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -270,8 +271,38 @@ public final class Service {
       return Future.succeededFuture();
     }
     long delayMs = options.delay().toMillis();
-    LOG.info("serving for " + delayMs + " ms more so load balancers see readiness fail");
-    return vertx.timer(delayMs, MILLISECONDS).mapEmpty();
+    long quietMs = options.quiet().toMillis();
+    LOG.info(
+        quietMs == 0
+            ? "serving for " + delayMs + " ms more so load balancers see readiness fail"
+            : "serving for at most "
+                + delayMs
+                + " ms more so load balancers see readiness fail; less once no request but"
+                + " probes and scrapes has come for "
+                + quietMs
+                + " ms");
+    return PreStopDelay.start(vertx, drain::lastTrafficNanos, options.delay(), options.quiet())
+        .map(
+            ended -> {
+              state.delayEnded(ended);
+              Logging.log(
+                  LOG,
+                  Level.INFO,
+                  "pre-stop delay ended after "
+                      + ended.afterMs()
+                      + " ms: "
+                      + (ended.quiet()
+                          ? "traffic quiet for " + ended.sinceTrafficMs() + " ms"
+                          : "delay elapsed"
+                              + (quietMs == 0
+                                  ? ""
+                                  : " (last request " + ended.sinceTrafficMs() + " ms before)")),
+                  Map.of(
+                      "elapsed_ms", ended.afterMs(),
+                      "quiet", ended.quiet(),
+                      "since_traffic_ms", ended.sinceTrafficMs()));
+              return null;
+            });
   }
 
   /**

@@ -1,6 +1,7 @@
 package com.example.service.lifecycle;
 
 import com.example.service.lifecycle.internal.HttpDrain;
+import com.example.service.lifecycle.internal.PreStopDelay;
 
 /**
  * What a running service is doing, read-only: its phase and the HTTP drain's counts. Readiness and
@@ -11,6 +12,7 @@ public final class ServiceState {
 
   private final HttpDrain drain;
   private volatile LifecyclePhase phase = LifecyclePhase.SERVING;
+  private volatile PreStopDelay.Ended delayEnded;
 
   ServiceState(HttpDrain drain) {
     this.drain = drain;
@@ -44,6 +46,25 @@ public final class ServiceState {
   /** Connections the drain has closed: after a response, idle, or at the deadline. */
   public long connectionsClosedByDrain() {
     return drain.connectionsClosedByDrain();
+  }
+
+  /**
+   * How long the pre-stop delay lasted, in milliseconds; -1 until it has ended (or if there was
+   * none).
+   */
+  public long delayMs() {
+    PreStopDelay.Ended e = delayEnded;
+    return e == null ? -1 : e.afterMs();
+  }
+
+  /** Whether the quiet period ended the pre-stop delay, rather than its longest. */
+  public boolean delayEndedQuiet() {
+    PreStopDelay.Ended e = delayEnded;
+    return e != null && e.quiet();
+  }
+
+  void delayEnded(PreStopDelay.Ended ended) {
+    delayEnded = ended;
   }
 
   /** Moves to a later phase; only the {@link Service} does. */

@@ -182,6 +182,23 @@ public final class HttpDrain {
   }
 
   /**
+   * During the pre-stop delay: the {@link System#nanoTime} of the last request on any loop that was
+   * not a probe or a scrape, or of the delay's start if there was none.
+   */
+  public long lastTrafficNanos() {
+    long last = 0;
+    boolean any = false;
+    for (LoopDrain loop : loops) {
+      long t = loop.lastTrafficNanos();
+      if (!any || t - last > 0) {
+        last = t;
+        any = true;
+      }
+    }
+    return any ? last : System.nanoTime();
+  }
+
+  /**
    * Closes the listener and drains every loop under {@code deadline}.
    *
    * @return the counts, summed over the loops; never fails

@@ -38,6 +38,15 @@ import java.util.logging.Logger;
  */
 public final class HttpVerticle extends VerticleBase {
 
+  static final String LIVE = "/health/live";
+  static final String READY = "/health/ready";
+
+  /**
+   * What probes and scrapers ask for: not traffic to wait for in the pre-stop delay (see {@link
+   * PreStopDelay}).
+   */
+  static final Set<String> PROBES = Set.of(LIVE, READY, Metrics.PATH);
+
   private static final JsonObject UP = new JsonObject().put("status", "UP");
   private static final Logger LOG = Logger.getLogger("http");
 
@@ -127,8 +136,8 @@ public final class HttpVerticle extends VerticleBase {
     if (options.accessLog()) {
       router.route().handler(new AccessLog(state));
     }
-    router.get("/health/live").handler(ctx -> ctx.json(UP));
-    router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(checks));
+    router.get(LIVE).handler(ctx -> ctx.json(UP));
+    router.get(READY).handler(HealthCheckHandler.createWithHealthChecks(checks));
     if (metrics != null) {
       metrics.route(router);
     }

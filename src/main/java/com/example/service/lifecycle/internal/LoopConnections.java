@@ -112,6 +112,10 @@ public final class LoopConnections implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     assert onLoop();
+    if (drain.phase() == Phase.DELAY && !HttpVerticle.PROBES.contains(ctx.request().path())) {
+      // A connection counts with its first request: a probe's own connection does not.
+      drain.trafficSeen();
+    }
     TrackedConnection conn = connections.get(ctx.request().connection());
     Exchange exchange = new Exchange(ctx, conn);
     exchange.held = drain.holds();

@@ -94,6 +94,13 @@ final class LoopDrain {
 
   private long settleTimer = -1;
 
+  /**
+   * During the pre-stop delay: when this loop last saw a request that is not a probe or a scrape,
+   * or the delay began. Written on the loop, read by {@link PreStopDelay} through the {@link
+   * HttpDrain}.
+   */
+  private volatile long lastTrafficNanos;
+
   LoopDrain(Vertx vertx, Context context, HttpDrain shared, ConnectionGuard.Settings guard) {
     this.vertx = vertx;
     this.context = context;
@@ -170,9 +177,19 @@ final class LoopDrain {
 
   /** The pre-stop delay begins: responses close their connections, idle ones close after grace. */
   Future<Void> beginDelay() {
+    lastTrafficNanos = System.nanoTime();
     phase = Phase.DELAY;
     connections.delay();
     return Future.succeededFuture();
+  }
+
+  /** A request that is not a probe or a scrape arrived during the delay. */
+  void trafficSeen() {
+    lastTrafficNanos = System.nanoTime();
+  }
+
+  long lastTrafficNanos() {
+    return lastTrafficNanos;
   }
 
   /**
