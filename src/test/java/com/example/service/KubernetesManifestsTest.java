@@ -155,6 +155,10 @@ class KubernetesManifestsTest {
     assertThat(delayMs)
         .as("time for endpoint removal to reach kube-proxy and ingress")
         .isPositive();
+    long quietMs = Long.parseLong(env(c, "SHUTDOWN_QUIET_MS"));
+    assertThat(quietMs)
+        .as("the quiet period: at least a second of propagation, at most the delay")
+        .isBetween(1000L, delayMs);
     assertThat(c.getLifecycle()).as("no preStop: the service delays by itself").isNull();
   }
 

@@ -11,8 +11,10 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -58,6 +60,7 @@ final class LoadClient {
   private final Set<String> ids = ConcurrentHashMap.newKeySet();
   private final AtomicLong oks = new AtomicLong();
   private final List<Threshold> thresholds = new CopyOnWriteArrayList<>();
+  private long paceNanos;
 
   private record Threshold(long oks, CompletableFuture<Void> reached) {}
 
@@ -74,6 +77,15 @@ final class LoadClient {
     this.path = path;
     this.clients = clients;
     this.connectionPerRequest = connectionPerRequest;
+  }
+
+  /**
+   * Each client sends a request every {@code intervalMs} instead of as fast as it can: traffic a
+   * quiet instance sees. Call before {@link #start}.
+   */
+  LoadClient paced(long intervalMs) {
+    this.paceNanos = TimeUnit.MILLISECONDS.toNanos(intervalMs);
+    return this;
   }
 
   /** Completes once {@code n} requests in all have been answered OK. */
@@ -119,7 +131,16 @@ final class LoadClient {
   private void loop() {
     RawHttp conn = null;
     boolean openedAfter = false;
+    long next = System.nanoTime();
     while (running.get()) {
+      if (paceNanos > 0) {
+        // The next request's slot, whatever the last one took.
+        next += paceNanos;
+        LockSupport.parkNanos(next - System.nanoTime());
+        if (!running.get()) {
+          break;
+        }
+      }
       if (conn == null) {
         openedAfter = signalled;
         try {

@@ -12,7 +12,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The compose topology as local processes: HAProxy with {@code deploy/haproxy.cfg} (server
@@ -21,19 +24,26 @@ import java.util.concurrent.TimeUnit;
  * start a new one on the same port, wait until HAProxy has it UP again.
  *
  * <p>Run as a program ({@code deploy/rolling-restart-local.sh}) it prints the report and exits 1 if
- * any client request failed. Arguments: {@code clients [shutdownDelayMs [httpInstances]]}.
+ * any client request failed. Arguments: {@code clients[@paceMs] [shutdownDelayMs [shutdownQuietMs
+ * [httpInstances]]]}.
  */
 final class RollingRestart implements AutoCloseable {
 
-  /** The same pre-stop delay as compose.yaml. */
+  /** The same pre-stop delay and quiet period as compose.yaml. */
   static final int SHUTDOWN_DELAY_MS = 3000;
 
+  static final int SHUTDOWN_QUIET_MS = 1500;
+
   private static final int INSTANCES = 3;
+
+  private static final Pattern DELAY_ENDED =
+      Pattern.compile("pre-stop delay ended after (\\d+) ms");
 
   private final Path dir;
   private final int[] ports = new int[INSTANCES];
   private final ServiceProcess[] instances = new ServiceProcess[INSTANCES];
   private final int delayMs;
+  private final int quietMs;
   private final int httpInstances;
   private final int frontPort;
   private final int statsPort;
@@ -41,7 +51,20 @@ final class RollingRestart implements AutoCloseable {
   private Process haproxy;
 
   /** What a rolling restart did. */
-  record Report(LoadClient load, List<Integer> exitCodes, long restartMs) {
+  /**
+   * @param delayEndedAfterOutMs per restart, how long after HAProxy took the instance out its
+   *     pre-stop delay ended (its listener closed): negative if HAProxy could still route to it
+   * @param timelineMs per restart, from its SIGTERM: when HAProxy took the instance out, its delay
+   *     ended, it exited, and HAProxy had the new one UP
+   */
+  record Report(
+      String config,
+      LoadClient load,
+      List<Integer> exitCodes,
+      long restartMs,
+      long retried,
+      List<Long> delayEndedAfterOutMs,
+      List<String> timelineMs) {
     long served() {
       return load.total(LoadClient.Outcome.OK);
     }
@@ -61,13 +84,21 @@ final class RollingRestart implements AutoCloseable {
     public String toString() {
       return "rolling restart of "
           + INSTANCES
-          + " instances took "
+          + " instances ("
+          + config
+          + ") took "
           + restartMs
           + " ms; "
           + served()
           + " requests served, "
           + failed()
-          + " failed; instance exit codes "
+          + " failed, "
+          + retried
+          + " retried by HAProxy on another instance; each delay ended "
+          + delayEndedAfterOutMs
+          + " ms after HAProxy took its instance out; per restart, ms from SIGTERM: "
+          + timelineMs
+          + "; instance exit codes "
           + exitCodes
           + "; "
           + load.json();
@@ -75,16 +106,18 @@ final class RollingRestart implements AutoCloseable {
   }
 
   RollingRestart(Path dir, int instances) throws IOException {
-    this(dir, SHUTDOWN_DELAY_MS, instances);
+    this(dir, SHUTDOWN_DELAY_MS, SHUTDOWN_QUIET_MS, instances);
   }
 
   /**
    * @param delayMs the instances' SHUTDOWN_DELAY_MS
+   * @param quietMs the instances' SHUTDOWN_QUIET_MS
    * @param instances the instances' HTTP_INSTANCES
    */
-  RollingRestart(Path dir, int delayMs, int instances) throws IOException {
+  RollingRestart(Path dir, int delayMs, int quietMs, int instances) throws IOException {
     this.dir = dir;
     this.delayMs = delayMs;
+    this.quietMs = quietMs;
     this.httpInstances = instances;
     for (int i = 0; i < INSTANCES; i++) {
       ports[i] = freePort();
@@ -95,6 +128,11 @@ final class RollingRestart implements AutoCloseable {
 
   /** Starts everything, runs the load and the restarts, and stops the load. */
   Report run(int clients) throws Exception {
+    return run(clients, 0);
+  }
+
+  /** As {@link #run(int)}, each client sending a request every {@code paceMs} (0: closed loop). */
+  Report run(int clients, long paceMs) throws Exception {
     for (int i = 0; i < INSTANCES; i++) {
       instances[i] = startInstance(i);
     }
@@ -103,26 +141,69 @@ final class RollingRestart implements AutoCloseable {
       awaitUp(i);
     }
 
-    LoadClient load = new LoadClient("127.0.0.1", frontPort, "/hello", clients);
+    LoadClient load = new LoadClient("127.0.0.1", frontPort, "/hello", clients).paced(paceMs);
     load.start();
-    load.oks(50L * clients).get(60, TimeUnit.SECONDS);
+    long some = paceMs > 0 ? 3 : 50L * clients;
+    load.oks(some).get(60, TimeUnit.SECONDS);
 
     List<Integer> exits = new ArrayList<>();
     long start = System.nanoTime();
+    List<Long> margins = new ArrayList<>();
+    List<String> timeline = new ArrayList<>();
     for (int i = 0; i < INSTANCES; i++) {
-      instances[i].sigterm();
+      CompletableFuture<String> delayEnded =
+          instances[i].awaitLine(l -> DELAY_ENDED.matcher(l).find());
+      long signalled = instances[i].sigterm();
+      awaitStatus(i, "DOWN");
+      long outMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
       exits.add(instances[i].awaitExit(Duration.ofSeconds(60)));
+      long exitMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+      // No such line without a delay: the listener closed at once.
+      Matcher ended = DELAY_ENDED.matcher(delayEnded.getNow(""));
+      long endedMs = ended.find() ? Long.parseLong(ended.group(1)) : 0;
+      margins.add(endedMs - outMs);
       instances[i].close();
       instances[i] = startInstance(i);
       awaitUp(i);
+      timeline.add(
+          String.format(
+              "out %d, delay over %d, exited %d, new one UP %d",
+              outMs,
+              endedMs,
+              exitMs,
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled)));
     }
     long restartMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
 
     // Some traffic on the new instances before the load stops.
     long served = load.total(LoadClient.Outcome.OK);
-    load.oks(served + 50L * clients).get(60, TimeUnit.SECONDS);
+    load.oks(served + some).get(60, TimeUnit.SECONDS);
     load.stop();
-    return new Report(load, exits, restartMs);
+    return new Report(
+        "SHUTDOWN_DELAY_MS=" + delayMs + " SHUTDOWN_QUIET_MS=" + quietMs,
+        load,
+        exits,
+        restartMs,
+        retries(),
+        margins,
+        timeline);
+  }
+
+  /**
+   * Requests HAProxy had to retry on another instance because it could not connect: sent to an
+   * instance whose listener had closed. The last of a request log line's connection counts.
+   */
+  private long retries() throws IOException {
+    Matcher m =
+        Pattern.compile(" \\d+/\\d+/\\d+/\\d+/\\+?(\\d+) \\d+/\\d+ \"GET /hello")
+            .matcher(Files.readString(dir.resolve("haproxy.log")));
+    long retried = 0;
+    while (m.find()) {
+      if (!m.group(1).equals("0")) {
+        retried++;
+      }
+    }
+    return retried;
   }
 
   private ServiceProcess startInstance(int i) throws IOException {
@@ -132,7 +213,8 @@ final class RollingRestart implements AutoCloseable {
             Map.of(
                 "HTTP_PORT", Integer.toString(ports[i]),
                 "HTTP_INSTANCES", Integer.toString(httpInstances),
-                "SHUTDOWN_DELAY_MS", Integer.toString(delayMs)))
+                "SHUTDOWN_DELAY_MS", Integer.toString(delayMs),
+                "SHUTDOWN_QUIET_MS", Integer.toString(quietMs)))
         .quiet();
   }
 
@@ -160,6 +242,11 @@ final class RollingRestart implements AutoCloseable {
 
   /** Waits until HAProxy's stats say server {@code i} is UP. */
   private void awaitUp(int i) throws Exception {
+    awaitStatus(i, "UP");
+  }
+
+  /** Waits until HAProxy's stats give server {@code i} the {@code status}. */
+  private void awaitStatus(int i, String status) throws Exception {
     String name = "app,app" + (i + 1) + ",";
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
@@ -177,7 +264,7 @@ final class RollingRestart implements AutoCloseable {
                 .body();
         for (String line : csv.split("\n")) {
           // CSV field 17 is the server's status.
-          if (line.startsWith(name) && line.split(",")[17].equals("UP")) {
+          if (line.startsWith(name) && line.split(",")[17].equals(status)) {
             return;
           }
         }
@@ -186,7 +273,7 @@ final class RollingRestart implements AutoCloseable {
       }
       Thread.sleep(50); // polls HAProxy's view, as an operator's script would
     }
-    throw new IllegalStateException("app" + (i + 1) + " did not come UP in HAProxy");
+    throw new IllegalStateException("app" + (i + 1) + " did not become " + status + " in HAProxy");
   }
 
   private static int freePort() throws IOException {
@@ -208,13 +295,17 @@ final class RollingRestart implements AutoCloseable {
   }
 
   public static void main(String[] args) throws Exception {
-    int clients = args.length > 0 ? Integer.parseInt(args[0]) : 32;
+    // "1@2000": one client, a request every 2000 ms.
+    String[] load = (args.length > 0 ? args[0] : "32").split("@");
+    int clients = Integer.parseInt(load[0]);
+    long paceMs = load.length > 1 ? Long.parseLong(load[1]) : 0;
     int delayMs = args.length > 1 ? Integer.parseInt(args[1]) : SHUTDOWN_DELAY_MS;
-    int instances = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+    int quietMs = args.length > 2 ? Integer.parseInt(args[2]) : SHUTDOWN_QUIET_MS;
+    int instances = args.length > 3 ? Integer.parseInt(args[3]) : 2;
     Path dir = Files.createTempDirectory("rolling");
     Report report;
-    try (RollingRestart topology = new RollingRestart(dir, delayMs, instances)) {
-      report = topology.run(clients);
+    try (RollingRestart topology = new RollingRestart(dir, delayMs, quietMs, instances)) {
+      report = topology.run(clients, paceMs);
     }
     System.out.println(report);
     boolean clean = report.failed() == 0 && report.exitCodes().stream().allMatch(c -> c == 0);

@@ -11,8 +11,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A rolling restart of three instances behind HAProxy (the compose topology as processes) under
- * closed-loop load: no client request may fail.
+ * A rolling restart of three instances behind HAProxy (the compose topology as processes, with its
+ * pre-stop delay and quiet period) under closed-loop load: no client request may fail.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class RollingRestartIT {
@@ -36,5 +36,8 @@ class RollingRestartIT {
     assertThat(report.exitCodes()).containsExactly(0, 0, 0);
     assertThat(report.failed()).as("failed client requests").isZero();
     assertThat(report.served()).isGreaterThan(0);
+    // The compose settings' quiet period ends no delay while HAProxy still routes to the instance.
+    assertThat(report.delayEndedAfterOutMs()).allMatch(ms -> ms >= 0);
+    assertThat(report.retried()).as("requests HAProxy sent to a closed listener").isZero();
   }
 }
