@@ -40,9 +40,10 @@ USER 10001:10001
 EXPOSE 8080
 
 # Readiness over plain bash: no curl in the image, and no second JVM per check. Three tries 2 s apart
-# cover the JVM's start (about 1 s); compose.yaml adds a start period on top.
+# cover the JVM's start (about 1 s); compose.yaml adds a start period on top. On the management
+# port when MANAGEMENT_PORT is set, where the probes then are.
 HEALTHCHECK --interval=2s --timeout=2s --retries=3 \
-  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${HTTP_PORT} && printf 'GET /health/ready HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${MANAGEMENT_PORT:-$HTTP_PORT} && printf 'GET /health/ready HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
 
 # Exec form: the JVM is PID 1 and receives SIGTERM itself; no shell in between to swallow it.
 # Container-aware heap, and die on OOM rather than limp (the orchestrator restarts us). Flags here,

@@ -186,22 +186,24 @@ class KubernetesManifestsTest {
     Container c = template.getSpec().getContainers().get(0);
     Map<String, Integer> ports = new java.util.HashMap<>();
     c.getPorts().forEach(p -> ports.put(p.getName(), p.getContainerPort()));
-    assertThat(ports).containsKey("http");
+    assertThat(ports).containsKeys("http", "management");
+    assertThat(Integer.parseInt(env(c, "MANAGEMENT_PORT"))).isEqualTo(ports.get("management"));
     io.fabric8.kubernetes.api.model.Service service =
         only(all, io.fabric8.kubernetes.api.model.Service.class);
     service
         .getSpec()
         .getPorts()
-        .forEach(p -> assertThat(ports).containsKey(p.getTargetPort().getStrVal()));
+        .forEach(p -> assertThat(p.getTargetPort().getStrVal()).isEqualTo("http"));
     Map<String, String> annotations = template.getMetadata().getAnnotations();
     assertThat(annotations).containsEntry("prometheus.io/scrape", "true");
     assertThat(Integer.parseInt(annotations.get("prometheus.io/port")))
-        .isEqualTo(ports.get("http"));
+        .as("the scrape on the management port")
+        .isEqualTo(ports.get("management"));
 
     List<String> paths = new ArrayList<>();
     for (Probe probe : List.of(c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe())) {
       assertThat(probe).isNotNull();
-      assertThat(ports).containsKey(probe.getHttpGet().getPort().getStrVal());
+      assertThat(probe.getHttpGet().getPort().getStrVal()).isEqualTo("management");
       paths.add(probe.getHttpGet().getPath());
     }
     assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/health/ready");
@@ -220,6 +222,7 @@ class KubernetesManifestsTest {
               .put("SHUTDOWN_DELAY_MS", 0)
               .put("SHUTDOWN_TIMEOUT_MS", 5000)
               .put("SHUTDOWN_IDLE_MS", 100)
+              .put("MANAGEMENT_PORT", 0)
               .put("RECORD_PATH", Files.createTempFile("records", ".txt").toString());
       Service running =
           Service.start(
@@ -231,10 +234,17 @@ class KubernetesManifestsTest {
       for (String path : paths) {
         HttpResponse<String> response =
             http.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + running.httpPort() + path))
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + running.managementPort() + path))
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).as(path).isEqualTo(200);
+        HttpResponse<String> onService =
+            http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + running.httpPort() + path))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(onService.statusCode()).as(path + " on the service port").isEqualTo(404);
       }
       running.shutdown("test").await();
     } finally {

@@ -41,6 +41,7 @@ final class RollingRestart implements AutoCloseable {
 
   private final Path dir;
   private final int[] ports = new int[INSTANCES];
+  private final int[] managementPorts = new int[INSTANCES];
   private final ServiceProcess[] instances = new ServiceProcess[INSTANCES];
   private final int delayMs;
   private final int quietMs;
@@ -121,6 +122,7 @@ final class RollingRestart implements AutoCloseable {
     this.httpInstances = instances;
     for (int i = 0; i < INSTANCES; i++) {
       ports[i] = freePort();
+      managementPorts[i] = freePort();
     }
     frontPort = freePort();
     statsPort = freePort();
@@ -214,21 +216,28 @@ final class RollingRestart implements AutoCloseable {
                 "HTTP_PORT", Integer.toString(ports[i]),
                 "HTTP_INSTANCES", Integer.toString(httpInstances),
                 "SHUTDOWN_DELAY_MS", Integer.toString(delayMs),
-                "SHUTDOWN_QUIET_MS", Integer.toString(quietMs)))
+                "SHUTDOWN_QUIET_MS", Integer.toString(quietMs),
+                "MANAGEMENT_PORT", Integer.toString(managementPorts[i])))
         .quiet();
   }
 
-  /** deploy/haproxy.cfg with loopback addresses and without Docker's DNS. */
+  /**
+   * deploy/haproxy.cfg with loopback addresses (service and management ports), without Docker's
+   * DNS.
+   */
   private void startHaproxy() throws IOException {
     String cfg = Files.readString(Path.of("deploy", "haproxy.cfg"));
     cfg = cfg.replaceAll("(?s)\nresolvers docker\n.*?\n\n", "\n\n");
     cfg = cfg.replace(" resolvers docker", "");
     for (int i = 0; i < INSTANCES; i++) {
-      cfg = cfg.replace("app" + (i + 1) + ":8080", "127.0.0.1:" + ports[i]);
+      cfg =
+          cfg.replace(
+              "app" + (i + 1) + ":8080 port 9090",
+              "127.0.0.1:" + ports[i] + " port " + managementPorts[i]);
     }
     cfg = cfg.replace("bind :8080", "bind 127.0.0.1:" + frontPort);
     cfg = cfg.replace("bind :8404", "bind 127.0.0.1:" + statsPort);
-    if (cfg.contains("app1:") || cfg.contains("127.0.0.11")) {
+    if (cfg.contains("app1:") || cfg.contains("port 9090") || cfg.contains("127.0.0.11")) {
       throw new IllegalStateException("deploy/haproxy.cfg no longer has the expected form");
     }
     Path file = dir.resolve("haproxy.cfg");

@@ -58,7 +58,10 @@ public final class Config {
       this(name, parse, null, false);
     }
 
-    /** The same key with a default: the value when no source sets it. */
+    /**
+     * The same key with a default: the value when no source sets it; null makes the key optional,
+     * read as null when unset.
+     */
     public Key<T> orElse(T value) {
       return new Key<>(name, parse, () -> value, false);
     }

@@ -20,6 +20,9 @@ import java.util.List;
  * @param accessLog whether each request is logged
  * @param http2 whether HTTP/2 with prior knowledge (h2c) is served beside HTTP/1.1 on the port
  * @param http2Upgrade whether a request asking for {@code Upgrade: h2c} switches to HTTP/2 too
+ * @param managementHost address the management listener binds to
+ * @param managementPort port of the listener that serves the probes and metrics instead of the
+ *     service port; -1: none, they are on the service port
  */
 public record LifecycleOptions(
     String host,
@@ -33,7 +36,9 @@ public record LifecycleOptions(
     boolean metrics,
     boolean accessLog,
     boolean http2,
-    boolean http2Upgrade) {
+    boolean http2Upgrade,
+    String managementHost,
+    int managementPort) {
 
   public static final Config.Key<String> HTTP_HOST = Config.text("HTTP_HOST").orElse("0.0.0.0");
   public static final Config.Key<Integer> HTTP_PORT =
@@ -84,6 +89,17 @@ public record LifecycleOptions(
   public static final Config.Key<Boolean> HTTP2_UPGRADE =
       Config.bool("HTTP2_UPGRADE").orElse(false);
 
+  /**
+   * Serves {@code /health/live}, {@code /health/ready} and {@code /metrics} on a listener of their
+   * own (and not on the service port), which is not drained: unset, they are on the service port.
+   */
+  public static final Config.Key<Integer> MANAGEMENT_PORT =
+      Config.integer("MANAGEMENT_PORT", 0, 65_535).orElse(null);
+
+  /** Unset: {@link #HTTP_HOST}. */
+  public static final Config.Key<String> MANAGEMENT_HOST =
+      Config.text("MANAGEMENT_HOST").orElse(null);
+
   /** The lifecycle's keys, in the order of the README's table. */
   public static final List<Config.Key<?>> KEYS = keys();
 
@@ -105,6 +121,8 @@ public record LifecycleOptions(
                 HTTP_INSTANCES,
                 HTTP2_ENABLED,
                 HTTP2_UPGRADE,
+                MANAGEMENT_PORT,
+                MANAGEMENT_HOST,
                 SHUTDOWN_DELAY_MS,
                 SHUTDOWN_QUIET_MS,
                 SHUTDOWN_TIMEOUT_MS,
@@ -142,6 +160,8 @@ public record LifecycleOptions(
         config.get(METRICS_ENABLED),
         config.get(ACCESS_LOG),
         config.get(HTTP2_ENABLED),
-        config.get(HTTP2_UPGRADE));
+        config.get(HTTP2_UPGRADE),
+        config.get(MANAGEMENT_HOST) == null ? config.get(HTTP_HOST) : config.get(MANAGEMENT_HOST),
+        config.get(MANAGEMENT_PORT) == null ? -1 : config.get(MANAGEMENT_PORT));
   }
 }

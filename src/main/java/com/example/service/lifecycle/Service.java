@@ -8,6 +8,7 @@ import com.example.service.lifecycle.internal.Deadline;
 import com.example.service.lifecycle.internal.HttpDrain;
 import com.example.service.lifecycle.internal.HttpVerticle;
 import com.example.service.lifecycle.internal.Internals;
+import com.example.service.lifecycle.internal.ManagementVerticle;
 import com.example.service.lifecycle.internal.PreStopDelay;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -51,6 +52,7 @@ public final class Service {
   private final List<Deployed> deployed = new ArrayList<>();
   private final Promise<Void> begun = Promise.promise();
   private int port;
+  private int managementPort = -1;
 
   private Service(Vertx vertx, LifecycleOptions options) {
     this.vertx = vertx;
@@ -122,6 +124,7 @@ public final class Service {
                           return http;
                         },
                         new DeploymentOptions().setInstances(options.instances()))))
+        .compose(v -> service.startManagement(application, config, metrics))
         .map(
             v -> {
               service.port = first.get().actualPort();
@@ -137,15 +140,45 @@ public final class Service {
                       + options.instances()
                       + " event loops in "
                       + startedMs
-                      + " ms",
+                      + " ms"
+                      + (service.managementPort < 0
+                          ? ""
+                          : "; probes and metrics on "
+                              + options.managementHost()
+                              + ":"
+                              + service.managementPort),
                   Map.of(
                       "port",
                       service.port,
                       "event_loops",
                       options.instances(),
                       "elapsed_ms",
-                      startedMs));
+                      startedMs,
+                      "management_port",
+                      service.managementPort));
               return service;
+            });
+  }
+
+  /**
+   * The management listener, if {@code MANAGEMENT_PORT} is set: last, so readiness answers only
+   * once the service port listens. Not one of the stopped components: Vert.x's close ends it.
+   */
+  private Future<Void> startManagement(Application application, Config config, Metrics metrics) {
+    if (options.managementPort() < 0) {
+      return Future.succeededFuture();
+    }
+    ManagementVerticle management =
+        new ManagementVerticle(options, state, metrics, application, config);
+    return vertx
+        .deployVerticle(management)
+        .recover(
+            err ->
+                Future.failedFuture(new IllegalStateException("management: " + err.getMessage())))
+        .map(
+            id -> {
+              managementPort = management.actualPort();
+              return null;
             });
   }
 
@@ -163,6 +196,11 @@ public final class Service {
   /** The port the HTTP server listens on. */
   public int httpPort() {
     return port;
+  }
+
+  /** The port of the management listener ({@code MANAGEMENT_PORT}); -1 if there is none. */
+  public int managementPort() {
+    return managementPort;
   }
 
   /** What the service is doing: its phase and the drain's counts, read-only. */

@@ -4,7 +4,6 @@ import com.example.service.lifecycle.Application;
 import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.HttpLimits;
 import com.example.service.lifecycle.LifecycleOptions;
-import com.example.service.lifecycle.LifecyclePhase;
 import com.example.service.lifecycle.Metrics;
 import com.example.service.lifecycle.Responses;
 import com.example.service.lifecycle.Service;
@@ -19,13 +18,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.json.JsonObject;
-import io.vertx.ext.healthchecks.HealthChecks;
-import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -38,16 +33,6 @@ import java.util.logging.Logger;
  */
 public final class HttpVerticle extends VerticleBase {
 
-  static final String LIVE = "/health/live";
-  static final String READY = "/health/ready";
-
-  /**
-   * What probes and scrapers ask for: not traffic to wait for in the pre-stop delay (see {@link
-   * PreStopDelay}).
-   */
-  static final Set<String> PROBES = Set.of(LIVE, READY, Metrics.PATH);
-
-  private static final JsonObject UP = new JsonObject().put("status", "UP");
   private static final Logger LOG = Logger.getLogger("http");
 
   private final LifecycleOptions options;
@@ -121,25 +106,13 @@ public final class HttpVerticle extends VerticleBase {
             context,
             drain,
             new ConnectionGuard.Settings(serverOptions, limits, clientErrors, http2));
-    HealthChecks checks = HealthChecks.create(vertx);
-    checks.register(
-        "shutdown",
-        p ->
-            p.complete(
-                state.phase() == LifecyclePhase.SERVING
-                    ? Status.OK()
-                    : Status.KO(new JsonObject().put("phase", state.phase().name()))));
-    application.readinessChecks(vertx, checks, config);
-
     Router router = Router.router(vertx);
     router.route().handler(loop.connections());
     if (options.accessLog()) {
       router.route().handler(new AccessLog(state));
     }
-    router.get(LIVE).handler(ctx -> ctx.json(UP));
-    router.get(READY).handler(HealthCheckHandler.createWithHealthChecks(checks));
-    if (metrics != null) {
-      metrics.route(router);
+    if (options.managementPort() < 0) {
+      Probes.route(vertx, router, state, metrics, application, config);
     }
     application.routes(vertx, router, config);
     answerHeadOnGetRoutes(router);

@@ -112,7 +112,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     assert onLoop();
-    if (drain.phase() == Phase.DELAY && !HttpVerticle.PROBES.contains(ctx.request().path())) {
+    if (drain.phase() == Phase.DELAY && !Probes.PATHS.contains(ctx.request().path())) {
       // A connection counts with its first request: a probe's own connection does not.
       drain.trafficSeen();
     }

@@ -1,0 +1,60 @@
+package com.example.service.lifecycle.internal;
+
+import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.LifecyclePhase;
+import com.example.service.lifecycle.Metrics;
+import com.example.service.lifecycle.ServiceState;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import java.util.Set;
+
+/**
+ * What probes and scrapers ask for: {@code /health/live}, {@code /health/ready} (the shutdown's
+ * phase and the application's own checks) and {@code /metrics}. Served on the service port, or on
+ * the management port when {@code MANAGEMENT_PORT} is set ({@link ManagementVerticle}).
+ */
+final class Probes {
+
+  static final String LIVE = "/health/live";
+  static final String READY = "/health/ready";
+
+  /** Not traffic to wait for in the pre-stop delay (see {@link PreStopDelay}). */
+  static final Set<String> PATHS = Set.of(LIVE, READY, Metrics.PATH);
+
+  private static final JsonObject UP = new JsonObject().put("status", "UP");
+
+  private Probes() {}
+
+  /**
+   * Adds the routes to {@code router}.
+   *
+   * @param metrics where {@code /metrics} reads from; null when metrics are off
+   */
+  static void route(
+      Vertx vertx,
+      Router router,
+      ServiceState state,
+      Metrics metrics,
+      Application application,
+      Config config) {
+    HealthChecks checks = HealthChecks.create(vertx);
+    checks.register(
+        "shutdown",
+        p ->
+            p.complete(
+                state.phase() == LifecyclePhase.SERVING
+                    ? Status.OK()
+                    : Status.KO(new JsonObject().put("phase", state.phase().name()))));
+    application.readinessChecks(vertx, checks, config);
+    router.get(LIVE).handler(ctx -> ctx.json(UP));
+    router.get(READY).handler(HealthCheckHandler.createWithHealthChecks(checks));
+    if (metrics != null) {
+      metrics.route(router);
+    }
+  }
+}
