@@ -53,6 +53,7 @@ public final class Service {
   private final Promise<Void> begun = Promise.promise();
   private int port;
   private int managementPort = -1;
+  private ManagementVerticle management;
 
   private Service(Vertx vertx, LifecycleOptions options) {
     this.vertx = vertx;
@@ -168,8 +169,7 @@ public final class Service {
     if (options.managementPort() < 0) {
       return Future.succeededFuture();
     }
-    ManagementVerticle management =
-        new ManagementVerticle(options, state, metrics, application, config);
+    management = new ManagementVerticle(options, state, metrics, application, config);
     return vertx
         .deployVerticle(management)
         .recover(
@@ -383,8 +383,10 @@ public final class Service {
 
   private Future<Boolean> closeVertx(Deadline deadline) {
     long boundMs = deadline.untilMs(deadline.closeMs());
-    return vertx
-        .close()
+    Future<Void> listener =
+        management == null ? Future.succeededFuture() : management.closeListener();
+    return listener
+        .compose(v -> vertx.close())
         .timeout(boundMs, MILLISECONDS)
         .transform(
             ar -> {

@@ -26,10 +26,11 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One instance of the HTTP server, on one event loop: the application's routes plus {@code
- * /health/live} and {@code /health/ready}, behind that loop's share of the {@link HttpDrain}, with
- * every connection held to the {@link HttpLimits} by a {@link ConnectionGuard}. {@link Service}
- * deploys one per {@code HTTP_INSTANCES}, all listening on the same socket.
+ * One instance of the HTTP server, on one event loop: the application's routes plus the {@link
+ * Probes} (unless {@code MANAGEMENT_PORT} moves them to the {@link ManagementVerticle}), behind
+ * that loop's share of the {@link HttpDrain}, with every connection held to the {@link HttpLimits}
+ * by a {@link ConnectionGuard}. {@link Service} deploys one per {@code HTTP_INSTANCES}, all
+ * listening on the same socket.
  */
 public final class HttpVerticle extends VerticleBase {
 

@@ -6,7 +6,9 @@ import com.example.service.lifecycle.HttpLimits;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Metrics;
 import com.example.service.lifecycle.ServiceState;
+import io.netty.channel.Channel;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -27,6 +29,9 @@ public final class ManagementVerticle extends VerticleBase {
   private final Application application;
   private final Config config;
   private HttpServer server;
+
+  /** The listening socket, as Netty holds it; known from the first connection. */
+  private volatile Channel socket;
 
   /**
    * @param metrics where {@code /metrics} reads from; null when metrics are off
@@ -59,6 +64,12 @@ public final class ManagementVerticle extends VerticleBase {
                     .setMaxInitialLineLength(limits.maxRequestLineBytes())
                     .setIdleTimeout((int) limits.idleTimeout().toSeconds())
                     .setIdleTimeoutUnit(TimeUnit.SECONDS))
+            .connectionHandler(
+                connection -> {
+                  if (socket == null) {
+                    socket = Internals.pipeline(connection).channel().parent();
+                  }
+                })
             .requestHandler(router);
     String address = options.managementHost() + ":" + options.managementPort();
     return server
@@ -68,6 +79,25 @@ public final class ManagementVerticle extends VerticleBase {
                 Future.failedFuture(
                     new IllegalStateException(
                         "cannot listen on " + address + ": " + err.getMessage(), err)));
+  }
+
+  /**
+   * Closes the listening socket, so that the kernel refuses new connections, before Vert.x's close
+   * ends this verticle: Vert.x takes the server's event loop away first and closes the socket
+   * after, and a connection accepted in between is logged by Netty with a stack trace (Vert.x 5.0's
+   * {@code NetServerImpl.doShutdown}). The socket is known once a connection has been accepted;
+   * before that Vert.x's close does it, as for the service port ({@link HttpDrain}).
+   *
+   * @return completes when the socket is closed; never fails
+   */
+  public Future<Void> closeListener() {
+    Channel listening = socket;
+    if (listening == null) {
+      return Future.succeededFuture();
+    }
+    Promise<Void> closed = Promise.promise();
+    listening.close().addListener(f -> closed.complete());
+    return closed.future();
   }
 
   /** The port it listens on (useful when configured with port 0). */
