@@ -62,7 +62,9 @@ public final class Benchmark {
       new Variant(
           "baseline",
           List.of(
-              "-cp", ServiceProcess.jar() + ":target/test-classes", BaselineMain.class.getName()));
+              "-cp",
+              ServiceProcess.classPath(ServiceProcess.testClasses()),
+              BaselineMain.class.getName()));
   private final Path scratch = Files.createTempDirectory("bench");
   private final int rounds;
   private final int seconds;

@@ -2,10 +2,6 @@ package com.example.service;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,7 +20,7 @@ import java.util.stream.Stream;
  */
 final class ClassArchive {
 
-  private static List<String> classPath;
+  private static List<String> javaArgs;
 
   private ClassArchive() {}
 
@@ -33,24 +29,18 @@ final class ClassArchive {
    * class path if the archive could not be made (a line says why).
    */
   static synchronized List<String> javaArgs() {
-    if (classPath == null) {
-      classPath = make();
+    if (javaArgs == null) {
+      javaArgs = make();
     }
-    return classPath;
+    return javaArgs;
   }
 
   private static List<String> make() {
-    String plain =
-        Path.of(ServiceProcess.jar()).toAbsolutePath()
-            + java.io.File.pathSeparator
-            + testClasses().toAbsolutePath();
     try {
       Path dir = Files.createDirectories(Path.of(ServiceProcess.jar()).getParent().resolve("cds"));
-      Path testJar = jar(testClasses(), dir.resolve("test-classes.jar"));
       String cp =
-          Path.of(ServiceProcess.jar()).toAbsolutePath()
-              + java.io.File.pathSeparator
-              + testJar.toAbsolutePath();
+          ServiceProcess.classPath(
+              jar(ServiceProcess.testClasses(), dir.resolve("test-classes.jar")));
       Path archive = dir.resolve("service.jsa");
       Files.deleteIfExists(archive);
       train(cp, archive, dir);
@@ -60,12 +50,8 @@ final class ClassArchive {
       return List.of("-XX:SharedArchiveFile=" + archive.toAbsolutePath(), "-cp", cp);
     } catch (Exception e) {
       System.out.println("process tests start without a class archive: " + e);
-      return List.of("-cp", plain);
+      return List.of("-cp", ServiceProcess.classPath(ServiceProcess.testClasses()));
     }
-  }
-
-  private static Path testClasses() {
-    return Path.of(System.getProperty("test.classes", "target/test-classes"));
   }
 
   /** Starts the service with the archive to be written at its exit, serves a request, stops it. */
@@ -77,16 +63,11 @@ final class ClassArchive {
             "-cp",
             cp,
             TestMain.class.getName());
-    try (ServiceProcess service = ServiceProcess.java(List.of(), args, dir, Map.of()).quiet()) {
-      HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-      HttpResponse<String> hello =
-          client.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + "/hello"))
-                  .timeout(Duration.ofSeconds(10))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      if (hello.statusCode() != 200) {
-        throw new IOException("training request answered " + hello.statusCode());
+    try (ServiceProcess service = ServiceProcess.java(List.of(), args, dir, Map.of()).quiet();
+        RawHttp conn = new RawHttp("127.0.0.1", service.port(), 10_000)) {
+      int hello = conn.get("/hello").status();
+      if (hello != 200) {
+        throw new IOException("training request answered " + hello);
       }
       service.signal("TERM");
       int status = service.awaitExit(Duration.ofSeconds(60));

@@ -67,12 +67,17 @@ final class ServiceProcess implements AutoCloseable {
 
   /** The java arguments that run {@link TestMain}. */
   static List<String> testMain() {
-    return List.of(
-        "-cp",
-        Path.of(jar()).toAbsolutePath()
-            + File.pathSeparator
-            + Path.of(System.getProperty("test.classes", "target/test-classes")).toAbsolutePath(),
-        TestMain.class.getName());
+    return List.of("-cp", classPath(testClasses()), TestMain.class.getName());
+  }
+
+  /** The fat jar, then {@code testClasses}: a directory, or a jar of it. */
+  static String classPath(Path testClasses) {
+    return Path.of(jar()).toAbsolutePath() + File.pathSeparator + testClasses.toAbsolutePath();
+  }
+
+  /** Where the build put the compiled test classes. */
+  static Path testClasses() {
+    return Path.of(System.getProperty("test.classes", "target/test-classes"));
   }
 
   /** The fat jar the build made. */
