@@ -1,6 +1,7 @@
 package com.example.service;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,7 +13,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,6 +39,10 @@ final class RollingRestart implements AutoCloseable {
   static final int SHUTDOWN_QUIET_MS = 1500;
 
   private static final int INSTANCES = 3;
+  private static final Random RANDOM = new Random();
+
+  /** Ports handed out in this JVM, so that no two instances or runs share one. */
+  private static final Set<Integer> USED = ConcurrentHashMap.newKeySet();
 
   private static final Pattern DELAY_ENDED =
       Pattern.compile("pre-stop delay ended after (\\d+) ms");
@@ -259,6 +267,10 @@ final class RollingRestart implements AutoCloseable {
     String name = "app,app" + (i + 1) + ",";
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
+      if (status.equals("UP") && instances[i].exited()) {
+        throw new IllegalStateException(
+            "app" + (i + 1) + " exited before it was UP:\n" + instances[i].output());
+      }
       if (!haproxy.isAlive()) {
         throw new IllegalStateException(
             "haproxy exited:\n" + Files.readString(dir.resolve("haproxy.log")));
@@ -282,13 +294,35 @@ final class RollingRestart implements AutoCloseable {
       }
       Thread.sleep(50); // polls HAProxy's view, as an operator's script would
     }
-    throw new IllegalStateException("app" + (i + 1) + " did not become " + status + " in HAProxy");
+    String why = "app" + (i + 1) + " did not become " + status + " in HAProxy";
+    throw new IllegalStateException(
+        status.equals("UP") ? why + "; its output:\n" + instances[i].output() : why);
   }
 
+  /**
+   * A free port below the kernel's ephemeral range. A restarted instance binds its port again a
+   * minute after it was chosen; a port from the ephemeral range may by then be the local port of
+   * one of HAProxy's or the clients' outgoing connections, and the new instance could not bind.
+   */
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    int ephemeralLow = 32768;
+    Path range = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
+    if (Files.exists(range)) {
+      // readAllLines: Files.readString trusts the size /proc reports (0) and reads one byte.
+      ephemeralLow = Integer.parseInt(Files.readAllLines(range).get(0).trim().split("\\s+")[0]);
     }
+    int low = Math.max(1024, ephemeralLow - 12000);
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      int port = low + RANDOM.nextInt(ephemeralLow - low);
+      if (USED.add(port)) {
+        try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+          return s.getLocalPort();
+        } catch (IOException taken) {
+          // try another
+        }
+      }
+    }
+    throw new IOException("no free port under " + ephemeralLow);
   }
 
   @Override

@@ -179,6 +179,10 @@ final class ServiceProcess implements AutoCloseable {
     return this;
   }
 
+  boolean exited() {
+    return !process.isAlive();
+  }
+
   long pid() {
     return process.pid();
   }
