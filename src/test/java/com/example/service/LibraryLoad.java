@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -18,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
 import okhttp3.Request;
 import okhttp3.Response;
 
@@ -29,21 +31,26 @@ import okhttp3.Response;
  */
 final class LibraryLoad implements AutoCloseable {
 
-  /** One GET through the library; returns the status, throws what the library throws. */
+  /** One GET through the library; returns the status and body, throws what the library throws. */
   private interface Get {
-    int status() throws Exception;
+    Reply reply() throws Exception;
   }
+
+  private record Reply(int status, String body) {}
 
   /** The client libraries the tests use. */
   enum Library {
     JDK,
-    OKHTTP
+    OKHTTP,
+    /** OkHttp over HTTP/2 with prior knowledge (h2c). */
+    OKHTTP_H2C
   }
 
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AtomicLong ok = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
   private final Map<String, AtomicLong> failures = new ConcurrentHashMap<>();
+  private final Set<String> bodies = ConcurrentHashMap.newKeySet();
   private final CompletableFuture<Void> warm = new CompletableFuture<>();
   private final ExecutorService workers;
   private final ExecutorService clientPool = Executors.newFixedThreadPool(4);
@@ -64,20 +71,27 @@ final class LibraryLoad implements AutoCloseable {
               .connectTimeout(Duration.ofSeconds(5))
               .build();
       HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build();
-      get = () -> client.send(request, HttpResponse.BodyHandlers.ofString()).statusCode();
+      get =
+          () -> {
+            HttpResponse<String> response =
+                client.send(request, HttpResponse.BodyHandlers.ofString());
+            return new Reply(response.statusCode(), response.body());
+          };
     } else {
-      okhttp =
+      OkHttpClient.Builder builder =
           new OkHttpClient.Builder()
               .dispatcher(new okhttp3.Dispatcher(clientPool))
               .connectTimeout(Duration.ofSeconds(5))
-              .readTimeout(Duration.ofSeconds(10))
-              .build();
+              .readTimeout(Duration.ofSeconds(10));
+      if (library == Library.OKHTTP_H2C) {
+        builder.protocols(List.of(Protocol.H2_PRIOR_KNOWLEDGE));
+      }
+      okhttp = builder.build();
       Request request = new Request.Builder().url(uri.toString()).build();
       get =
           () -> {
             try (Response response = okhttp.newCall(request).execute()) {
-              response.body().string();
-              return response.code();
+              return new Reply(response.code(), response.body().string());
             }
           };
     }
@@ -89,8 +103,12 @@ final class LibraryLoad implements AutoCloseable {
   private void loop() {
     while (running.get()) {
       try {
-        int status = get.status();
+        Reply reply = get.reply();
+        int status = reply.status();
         if (status == 200) {
+          if (reply.body().length() < 64) {
+            bodies.add(reply.body());
+          }
           if (ok.incrementAndGet() >= warmOks) {
             warm.complete(null);
           }
@@ -138,6 +156,11 @@ final class LibraryLoad implements AutoCloseable {
 
   long ok() {
     return ok.get();
+  }
+
+  /** The distinct short bodies answered 200: e.g. one per connection, from a route that says so. */
+  Set<String> bodies() {
+    return bodies;
   }
 
   long failed() {

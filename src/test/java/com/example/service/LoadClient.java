@@ -59,6 +59,7 @@ final class LoadClient {
   private final Map<Outcome, AtomicLong> after = counters();
   private final Set<String> ids = ConcurrentHashMap.newKeySet();
   private final AtomicLong oks = new AtomicLong();
+  private final AtomicLong connections = new AtomicLong();
   private final List<Threshold> thresholds = new CopyOnWriteArrayList<>();
   private long paceNanos;
 
@@ -145,6 +146,7 @@ final class LoadClient {
         openedAfter = signalled;
         try {
           conn = new RawHttp(host, port, 10_000);
+          connections.incrementAndGet();
         } catch (IOException e) {
           // Nothing was sent: refused (or the connect timed out). Keep trying until stopped.
           record(openedAfter, Outcome.REFUSED);
@@ -226,6 +228,11 @@ final class LoadClient {
       }
     }
     return n;
+  }
+
+  /** Connections the clients opened, including each one's first. */
+  long connections() {
+    return connections.get();
   }
 
   Set<String> ids() {

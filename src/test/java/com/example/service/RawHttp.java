@@ -158,6 +158,27 @@ final class RawHttp implements AutoCloseable {
     return readHead();
   }
 
+  /** Reads one line, without its line ending: e.g. of an event stream. */
+  String readLine() throws IOException {
+    return line(false);
+  }
+
+  /** On an upgraded connection: sends a short WebSocket text frame (masked, with a zero key). */
+  void sendText(String text) throws IOException {
+    byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+    byte[] frame = new byte[6 + payload.length];
+    frame[0] = (byte) 0x81;
+    frame[1] = (byte) (0x80 | payload.length);
+    System.arraycopy(payload, 0, frame, 6, payload.length);
+    write(frame);
+  }
+
+  /** On an upgraded connection: reads a short unmasked frame from the server, returns its text. */
+  String readText() throws IOException {
+    byte[] head = exactly(2);
+    return new String(exactly(head[1] & 0x7f), StandardCharsets.UTF_8);
+  }
+
   Response get(String path) throws IOException {
     send(path);
     return read();

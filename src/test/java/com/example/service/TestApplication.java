@@ -28,10 +28,11 @@ import java.util.logging.Logger;
 
 /**
  * The application the lifecycle's tests run, so that they need nothing from {@code example/}:
- * {@code GET /hello}, and {@code GET /job?ms=N}, which a stand-in "worker" component runs on a
- * timer and a stand-in "store" component records to {@code RECORD_PATH} before the client gets the
- * job's id; {@code /ws}, an echoing WebSocket, and {@code /events}, an event stream ticking every
- * 100 ms, through the lifecycle's helpers. Tests may mount routes of their own in front.
+ * {@code GET /hello}, {@code GET /peer} (the local and the remote port), and {@code GET /job?ms=N},
+ * which a stand-in "worker" component runs on a timer and a stand-in "store" component records to
+ * {@code RECORD_PATH} before the client gets the job's id; {@code /ws}, an echoing WebSocket, and
+ * {@code /events}, an event stream ticking every 100 ms, through the lifecycle's helpers. Tests may
+ * mount routes of their own in front.
  */
 final class TestApplication implements Application {
 
@@ -63,6 +64,15 @@ final class TestApplication implements Application {
   public void routes(Vertx vertx, Router router, Config config) {
     extraRoutes.accept(vertx, router);
     router.get("/hello").handler(ctx -> ctx.end("hello"));
+    // Which listener and which client connection answered: the local and the remote port.
+    router
+        .get("/peer")
+        .handler(
+            ctx ->
+                ctx.end(
+                    ctx.request().localAddress().port()
+                        + " "
+                        + ctx.request().remoteAddress().port()));
     router
         .post("/upload")
         .handler(

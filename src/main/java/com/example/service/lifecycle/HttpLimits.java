@@ -12,6 +12,9 @@ import java.util.List;
  *     its first byte (or from the accept, for a connection's first request)
  * @param idleTimeout a keep-alive connection with no request in progress and no byte received for
  *     this long is closed; keep it longer than the proxy's own idle timeout
+ * @param maxConnectionAge a connection this old (± 10%) is told to go after its current request:
+ *     {@code Connection: close} or HTTP/2's two GOAWAYs, so that its client reconnects through the
+ *     balancer; zero: never
  * @param bodyTimeout a request body must be received within this, counted from its head
  * @param writeTimeout a response that makes no progress for this long is cut and counted aborted
  * @param maxHeaderBytes the largest request head section; beyond it: 431
@@ -22,6 +25,7 @@ import java.util.List;
 public record HttpLimits(
     Duration headTimeout,
     Duration idleTimeout,
+    Duration maxConnectionAge,
     Duration bodyTimeout,
     Duration writeTimeout,
     int maxHeaderBytes,
@@ -37,6 +41,13 @@ public record HttpLimits(
    */
   public static final Config.Key<Duration> HTTP_IDLE_TIMEOUT_MS =
       Config.millis("HTTP_IDLE_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(75));
+
+  /**
+   * Off by default: behind an L4 balancer (a Kubernetes Service, HAProxy in {@code mode tcp}) a
+   * long-lived connection otherwise stays on the instance it first reached (see docs/limits.md).
+   */
+  public static final Config.Key<Duration> HTTP_MAX_CONNECTION_AGE_MS =
+      Config.millis("HTTP_MAX_CONNECTION_AGE_MS").orElse(Duration.ZERO);
 
   public static final Config.Key<Duration> HTTP_BODY_TIMEOUT_MS =
       Config.millis("HTTP_BODY_TIMEOUT_MS", 1).orElse(Duration.ofSeconds(30));
@@ -60,6 +71,7 @@ public record HttpLimits(
       List.of(
           HTTP_HEAD_TIMEOUT_MS,
           HTTP_IDLE_TIMEOUT_MS,
+          HTTP_MAX_CONNECTION_AGE_MS,
           HTTP_BODY_TIMEOUT_MS,
           HTTP_WRITE_TIMEOUT_MS,
           HTTP_MAX_HEADER_BYTES,
@@ -80,6 +92,7 @@ public record HttpLimits(
     return new HttpLimits(
         config.get(HTTP_HEAD_TIMEOUT_MS),
         config.get(HTTP_IDLE_TIMEOUT_MS),
+        config.get(HTTP_MAX_CONNECTION_AGE_MS),
         config.get(HTTP_BODY_TIMEOUT_MS),
         config.get(HTTP_WRITE_TIMEOUT_MS),
         config.get(HTTP_MAX_HEADER_BYTES),

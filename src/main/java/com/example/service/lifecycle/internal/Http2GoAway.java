@@ -12,7 +12,7 @@ import java.util.function.Consumer;
  * highest stream id, tells the client to open no more streams without refusing one on its way; the
  * PING sent with it comes back once the client has read it, so every stream it opened before has
  * arrived; then the second GOAWAY names the real last stream, and the connection closes when its
- * last stream ends. The drain uses it, and so does the idle timeout.
+ * last stream ends. The drain uses it, and so do the idle timeout and the maximum connection age.
  */
 final class Http2GoAway {
 
@@ -52,11 +52,17 @@ final class Http2GoAway {
   /**
    * The second GOAWAY, naming the last stream the client opened; Netty then closes the connection
    * when its last stream ends (or at the deadline; before a drain, a connection gone idle gives a
-   * stream opened between the GOAWAYs as long as an idle connection lasts).
+   * stream opened between the GOAWAYs as long as an idle connection lasts, and one retired for its
+   * age gives its streams as long as they take).
    */
   void last(TrackedConnection conn) {
     Internals.goAway(conn.connection, -1);
-    conn.connection.shutdown(drain.closeGraceMs(), MILLISECONDS);
+    // Retired for its age outside a drain, it waits for its streams however long they last (an
+    // event stream may last hours): each is held to its own timeouts, and a drain's deadline, if
+    // one comes, closes it.
+    long graceMs =
+        conn.retired && drain.phase() == Phase.SERVING ? Long.MAX_VALUE : drain.closeGraceMs();
+    conn.connection.shutdown(graceMs, MILLISECONDS);
   }
 
   /**

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One event loop's connections and their requests, as its {@link LoopDrain} needs to know them:
@@ -33,6 +34,10 @@ public final class LoopConnections implements Handler<RoutingContext> {
   private final ConnectionGuard.Settings guard;
   private final LoopDrain drain;
   private final long idleMs;
+
+  /** HTTP_MAX_CONNECTION_AGE_MS; 0: connections are not retired for their age. */
+  private final long maxAgeNanos;
+
   private final Map<HttpConnection, TrackedConnection> connections = new HashMap<>();
 
   /** Connections per state, indexed by ordinal: on every request's path, so no boxing. */
@@ -48,6 +53,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     this.guard = guard;
     this.drain = drain;
     this.idleMs = shared.idleGraceMs();
+    this.maxAgeNanos = guard.limits().maxConnectionAge().toNanos();
     this.goAway = new Http2GoAway(vertx, drain, idleMs, conn -> close(conn, false));
   }
 
@@ -65,6 +71,13 @@ public final class LoopConnections implements Handler<RoutingContext> {
 
   private void track(HttpConnection connection) {
     TrackedConnection conn = new TrackedConnection(connection);
+    if (maxAgeNanos > 0) {
+      // ± 10%: a fleet's connections, opened together after a restart, do not all go together.
+      conn.retireAtNanos =
+          System.nanoTime()
+              + ThreadLocalRandom.current()
+                  .nextLong(maxAgeNanos * 9 / 10, maxAgeNanos * 11 / 10 + 1);
+    }
     if (conn.http2) {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
       // served.
@@ -142,8 +155,28 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     if (drain.marksClose()) {
       exchange.markClose();
+    } else if (maxAgeNanos > 0
+        && drain.phase() == Phase.SERVING
+        && System.nanoTime() - conn.retireAtNanos >= 0) {
+      retire(conn, exchange);
     }
     ctx.next();
+  }
+
+  /**
+   * The connection is old enough to go: this response tells an HTTP/1 client to close it (unless it
+   * is a WebSocket's handshake: the socket lives on as the WebSocket), and an HTTP/2 client gets
+   * the two GOAWAYs, its streams in progress served. The client's next request reconnects, through
+   * the balancer, while the listener is open.
+   */
+  private void retire(TrackedConnection conn, Exchange exchange) {
+    if (conn.http2) {
+      conn.retired = true;
+      goAway.first(conn);
+    } else if (!exchange.ctx.request().canUpgradeToWebSocket()) {
+      // Not any Upgrade: the JDK's client asks every new connection to upgrade to h2c.
+      exchange.markClose();
+    }
   }
 
   /** See {@link LongLived#onDrain}. */

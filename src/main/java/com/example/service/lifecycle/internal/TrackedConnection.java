@@ -42,6 +42,15 @@ final class TrackedConnection {
   /** HTTP/2: the first GOAWAY is sent. */
   boolean goingAway;
 
+  /**
+   * When it is old enough to be told to go ({@code HTTP_MAX_CONNECTION_AGE_MS}, with its jitter);
+   * only read when that is on.
+   */
+  long retireAtNanos;
+
+  /** Told to go for its age, before any drain: it closes when its streams end, however late. */
+  boolean retired;
+
   /** HTTP/2: when a response last ended on it, or when it was accepted. */
   long lastEndNanos = System.nanoTime();
 

@@ -93,6 +93,7 @@ class ConnectionGuardTest {
         new HttpLimits(
             Duration.ofMillis(HEAD_MS),
             Duration.ofMillis(IDLE_MS),
+            Duration.ZERO,
             Duration.ofMillis(BODY_MS),
             Duration.ofMillis(WRITE_MS),
             8192,
