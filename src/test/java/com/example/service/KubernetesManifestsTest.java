@@ -3,6 +3,7 @@ package com.example.service;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.example.service.lifecycle.Config;
+import com.example.service.lifecycle.HttpLimits;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Metrics;
 import com.example.service.lifecycle.Service;
@@ -160,6 +161,22 @@ class KubernetesManifestsTest {
         .as("the quiet period: at least a second of propagation, at most the delay")
         .isBetween(1000L, delayMs);
     assertThat(c.getLifecycle()).as("no preStop: the service delays by itself").isNull();
+  }
+
+  @Test
+  void connectionsAgeOutSoThatTheServiceRebalancesThem() throws Exception {
+    Container c =
+        only(manifests(), Deployment.class)
+            .getSpec()
+            .getTemplate()
+            .getSpec()
+            .getContainers()
+            .get(0);
+    long ageMs = Long.parseLong(env(c, "HTTP_MAX_CONNECTION_AGE_MS"));
+    // The Service balances connections: without an age a new pod gets no long-lived connection.
+    // Long against a handshake's cost, and longer than the idle timeout, which closes idle ones.
+    assertThat(ageMs)
+        .isBetween(HttpLimits.HTTP_IDLE_TIMEOUT_MS.fallback().get().toMillis(), 3_600_000L);
   }
 
   @Test

@@ -304,7 +304,7 @@ final class RollingRestart implements AutoCloseable {
    * minute after it was chosen; a port from the ephemeral range may by then be the local port of
    * one of HAProxy's or the clients' outgoing connections, and the new instance could not bind.
    */
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     int ephemeralLow = 32768;
     Path range = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
     if (Files.exists(range)) {
