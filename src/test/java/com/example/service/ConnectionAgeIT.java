@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -27,6 +29,8 @@ class ConnectionAgeIT {
 
   private static final int AGE_MS = 200;
   private static final int CLIENTS = 8;
+  private static final Pattern RETIRED =
+      Pattern.compile("(?m)^service_http_connections_retired_total(?:\\{[^}]*\\})? (\\S+)$");
 
   /** Requests each load runs for: at least a few ages at this machine's slowest. */
   private static final long REQUESTS = 3000;
@@ -54,6 +58,13 @@ class ConnectionAgeIT {
       assertThat(load.failures(false) + load.failures(true)).as("failed requests").isZero();
       // Each client's connection went at least once: more connections than clients.
       assertThat(load.connections()).isGreaterThanOrEqualTo(2L * CLIENTS);
+      // Every reconnect followed a retirement, and the metrics count them.
+      try (RawHttp scrape = new RawHttp("127.0.0.1", service.port(), 10_000)) {
+        Matcher retired = RETIRED.matcher(scrape.get("/metrics").body());
+        assertThat(retired.find()).isTrue();
+        assertThat(Double.parseDouble(retired.group(1)))
+            .isGreaterThanOrEqualTo(load.connections() - CLIENTS);
+      }
       service.signal("TERM");
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
     }

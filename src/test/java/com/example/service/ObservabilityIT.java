@@ -60,7 +60,8 @@ class ObservabilityIT {
           .contains("service_http_requests_in_flight ")
           .contains("service_http_drained_requests_total 0.0")
           .contains("service_http_aborted_requests_total 0.0")
-          .contains("service_http_connections_closed_by_drain_total 0.0");
+          .contains("service_http_connections_closed_by_drain_total 0.0")
+          .contains("service_http_connections_retired_total 0.0");
       // A path no route matches is not a label of its own: a client cannot add series.
       assertThat(metrics).doesNotContain("/nope");
     }

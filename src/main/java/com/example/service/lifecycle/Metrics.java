@@ -27,7 +27,8 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
  *       loop
  *   <li>{@code service_http_drained_requests_total}, {@code service_http_aborted_requests_total}
  *   <li>{@code service_http_connections_closed_by_drain_total}, {@code
- *       service_http_connections_refused_total} (over {@code HTTP_MAX_CONNECTIONS})
+ *       service_http_connections_refused_total} (over {@code HTTP_MAX_CONNECTIONS}), {@code
+ *       service_http_connections_retired_total} (for their age)
  * </ul>
  *
  * With {@code METRICS_ENABLED=false} none of it exists: Vert.x is made without a metrics backend,
@@ -103,6 +104,10 @@ public final class Metrics {
     FunctionCounter.builder(
             "service.http.connections.refused", state, ServiceState::connectionsRefused)
         .description("connections closed at once because HTTP_MAX_CONNECTIONS were open")
+        .register(registry);
+    FunctionCounter.builder(
+            "service.http.connections.retired", state, ServiceState::connectionsRetired)
+        .description("connections told to go for their age (HTTP_MAX_CONNECTION_AGE_MS)")
         .register(registry);
     FunctionCounter.builder(
             "service.http.connections.closed.by.drain",

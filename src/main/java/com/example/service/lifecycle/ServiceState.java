@@ -43,6 +43,11 @@ public final class ServiceState {
     return drain.connectionsRefused();
   }
 
+  /** Connections told to go for their age ({@code HTTP_MAX_CONNECTION_AGE_MS}). */
+  public long connectionsRetired() {
+    return drain.connectionsRetired();
+  }
+
   /** Connections the drain has closed: after a response, idle, or at the deadline. */
   public long connectionsClosedByDrain() {
     return drain.connectionsClosedByDrain();

@@ -63,6 +63,7 @@ public final class HttpDrain {
   private final LongAdder aborted = new LongAdder();
   private final LongAdder closedByDrain = new LongAdder();
   private final LongAdder refused = new LongAdder();
+  private final LongAdder retired = new LongAdder();
 
   /** Loops that have not yet reached their moment to stop accepting; guarded by {@code this}. */
   private int accepting;
@@ -111,6 +112,11 @@ public final class HttpDrain {
     return closedByDrain.sum();
   }
 
+  /** Connections told to go for their age ({@code HTTP_MAX_CONNECTION_AGE_MS}). */
+  public long connectionsRetired() {
+    return retired.sum();
+  }
+
   void requestStarted() {
     inFlight.increment();
   }
@@ -129,6 +135,10 @@ public final class HttpDrain {
 
   void countClosedByDrain() {
     closedByDrain.increment();
+  }
+
+  void countRetired() {
+    retired.increment();
   }
 
   /** Completes once every loop holds new requests: from then on none reaches the routes early. */

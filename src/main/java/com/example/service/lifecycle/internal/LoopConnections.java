@@ -170,11 +170,15 @@ public final class LoopConnections implements Handler<RoutingContext> {
    * the balancer, while the listener is open.
    */
   private void retire(TrackedConnection conn, Exchange exchange) {
+    // Not any Upgrade: the JDK's client asks every new connection to upgrade to h2c.
+    if (conn.retired || !conn.http2 && exchange.ctx.request().canUpgradeToWebSocket()) {
+      return;
+    }
+    conn.retired = true;
+    shared.countRetired();
     if (conn.http2) {
-      conn.retired = true;
       goAway.first(conn);
-    } else if (!exchange.ctx.request().canUpgradeToWebSocket()) {
-      // Not any Upgrade: the JDK's client asks every new connection to upgrade to h2c.
+    } else {
       exchange.markClose();
     }
   }

@@ -48,7 +48,10 @@ final class TrackedConnection {
    */
   long retireAtNanos;
 
-  /** Told to go for its age, before any drain: it closes when its streams end, however late. */
+  /**
+   * Told to go for its age, before any drain: HTTP/1, after the response that said so; HTTP/2, when
+   * its streams end, however late.
+   */
   boolean retired;
 
   /** HTTP/2: when a response last ended on it, or when it was accepted. */
