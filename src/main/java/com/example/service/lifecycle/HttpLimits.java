@@ -12,9 +12,9 @@ import java.util.List;
  *     its first byte (or from the accept, for a connection's first request)
  * @param idleTimeout a keep-alive connection with no request in progress and no byte received for
  *     this long is closed; keep it longer than the proxy's own idle timeout
- * @param maxConnectionAge a connection this old (± 10%) is told to go after its current request:
- *     {@code Connection: close} or HTTP/2's two GOAWAYs, so that its client reconnects through the
- *     balancer; zero: never
+ * @param maxConnectionAge a connection this old (± 10%) is told to go when its next request
+ *     arrives: {@code Connection: close} on that response, or HTTP/2's two GOAWAYs, so that its
+ *     client reconnects through the balancer; zero: never
  * @param bodyTimeout a request body must be received within this, counted from its head
  * @param writeTimeout a response that makes no progress for this long is cut and counted aborted
  * @param maxHeaderBytes the largest request head section; beyond it: 431

@@ -41,8 +41,9 @@ final class Http2GoAway {
       return;
     }
     conn.goingAway = true;
-    if (drain.phase() == Phase.HOLDING) {
-      // A client with nothing in flight may reconnect at once: the listener waits for it to land.
+    if (drain.phase() == Phase.HOLDING || conn.retired) {
+      // A client with nothing in flight may reconnect at once: the listener waits for it to land
+      // (a drain may begin right after a retirement).
       drain.invited();
     }
     Internals.goAway(conn.connection, Integer.MAX_VALUE);
@@ -53,16 +54,25 @@ final class Http2GoAway {
    * The second GOAWAY, naming the last stream the client opened; Netty then closes the connection
    * when its last stream ends (or at the deadline; before a drain, a connection gone idle gives a
    * stream opened between the GOAWAYs as long as an idle connection lasts, and one retired for its
-   * age gives its streams as long as they take).
+   * age gives its streams as long as they take, until a drain's deadline).
    */
   void last(TrackedConnection conn) {
     Internals.goAway(conn.connection, -1);
-    // Retired for its age outside a drain, it waits for its streams however long they last (an
-    // event stream may last hours): each is held to its own timeouts, and a drain's deadline, if
-    // one comes, closes it.
-    long graceMs =
-        conn.retired && drain.phase() == Phase.SERVING ? Long.MAX_VALUE : drain.closeGraceMs();
-    conn.connection.shutdown(graceMs, MILLISECONDS);
+    if (conn.retired && drain.phase() == Phase.SERVING) {
+      // Retired for its age, it waits for its streams however long they last (an event stream may
+      // last hours): each is held to its own timeouts, and a drain gives it its deadline (bound).
+      Internals.closeWhenStreamsEnd(conn.connection);
+      return;
+    }
+    conn.connection.shutdown(drain.closeGraceMs(), MILLISECONDS);
+  }
+
+  /**
+   * The drain begins: a connection retired for its age and still closing is closed by the drain's
+   * deadline at the latest, as every other is. Netty arms a timer for this second close.
+   */
+  void bound(TrackedConnection conn) {
+    conn.connection.shutdown(drain.closeGraceMs(), MILLISECONDS);
   }
 
   /**

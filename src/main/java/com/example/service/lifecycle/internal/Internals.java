@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
@@ -67,7 +68,9 @@ import java.util.function.Supplier;
  *       5.1: same.
  *   <li>That Vert.x's HTTP/2 handler is a Netty {@code Http2ConnectionHandler}: {@code
  *       Http2Timeouts} and {@code Http2Streams} find the codec's connection and flow controller
- *       through it. 5.1: true of its codec-based HTTP/2 ({@code http.impl.http2.codec}).
+ *       through it, and {@link #closeWhenStreamsEnd} sets its graceful-shutdown timeout to "none",
+ *       which Vert.x's {@code shutdown(timeout)} cannot express. 5.1: true of its codec-based
+ *       HTTP/2 ({@code http.impl.http2.codec}).
  *   <li>Vert.x's names of the HTTP/1 pipeline's handlers ({@link #DECODER}, {@link #ENCODER},
  *       {@link #HANDLER}). 5.1: same.
  *   <li>{@link HttpConnection#goAway(long, int)}, public but deprecated in 5.1 (for {@code
@@ -140,6 +143,17 @@ public final class Internals {
   @SuppressWarnings("deprecation") // see the class Javadoc for 5.1
   static void goAway(HttpConnection http2, int lastStreamId) {
     http2.goAway(0, lastStreamId);
+  }
+
+  /**
+   * Closes an HTTP/2 connection once its last stream ends, however long that takes: Netty's
+   * graceful shutdown with no timeout (-1), which schedules no timer. Vert.x's {@code shutdown}
+   * takes a timeout and arms a timer with it, which would hold the connection until it fires.
+   */
+  static void closeWhenStreamsEnd(HttpConnection http2) {
+    ChannelHandlerContext codec = pipeline(http2);
+    ((Http2ConnectionHandler) codec.handler()).gracefulShutdownTimeoutMillis(-1);
+    codec.channel().close();
   }
 
   /** Bytes written to {@code channel} and not yet taken by the kernel. */

@@ -170,8 +170,11 @@ public final class LoopConnections implements Handler<RoutingContext> {
    * the balancer, while the listener is open.
    */
   private void retire(TrackedConnection conn, Exchange exchange) {
-    // Not any Upgrade: the JDK's client asks every new connection to upgrade to h2c.
-    if (conn.retired || !conn.http2 && exchange.ctx.request().canUpgradeToWebSocket()) {
+    // Not any Upgrade: the JDK's client asks every new connection to upgrade to h2c. An HTTP/2
+    // connection the idle timeout told to go is going already.
+    if (conn.retired
+        || conn.goingAway
+        || !conn.http2 && exchange.ctx.request().canUpgradeToWebSocket()) {
       return;
     }
     conn.retired = true;
@@ -209,12 +212,15 @@ public final class LoopConnections implements Handler<RoutingContext> {
 
   /**
    * The drain begins: HTTP/2 connections get their first GOAWAY once in use ({@link
-   * Http2GoAway#onceInUse}), idle HTTP/1 ones (unless the delay did it) their idle grace, and
-   * long-lived streams their goodbye.
+   * Http2GoAway#onceInUse}) or, retired for their age and closing already, the drain's deadline;
+   * idle HTTP/1 ones (unless the delay did it) their idle grace, and long-lived streams their
+   * goodbye.
    */
   void drain(boolean fromServing) {
     for (TrackedConnection conn : List.copyOf(connections.values())) {
-      if (conn.http2) {
+      if (conn.http2 && conn.retired && conn.state == State.CLOSING) {
+        goAway.bound(conn);
+      } else if (conn.http2) {
         goAway.onceInUse(conn);
       } else if (fromServing && conn.state == State.IDLE) {
         closeWhenIdle(conn);
@@ -346,7 +352,8 @@ public final class LoopConnections implements Handler<RoutingContext> {
       // Vert.x closes a connection only when the request asked to; a response saying so (the
       // drain's, or a 413 whose body was not read) needs the close done here.
       if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
-        if (draining) {
+        if (draining || conn.retired) {
+          // Its client reconnects now: a drain beginning meanwhile lets that connection land.
           drain.invited();
         }
         close(conn, true);
