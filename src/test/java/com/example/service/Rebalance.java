@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * each instance's share of the requests in the two ages after the fourth started listening (10 s
  * without an age), and the failed requests.
  *
- * <p>Run as a program ({@code deploy/rebalance-local.sh}): arguments {@code http1|h2c
+ * <p>Run as a program ({@code deploy/rebalance-local.sh}): arguments {@code http1|h2c|h2load
  * [maxConnectionAgeMs]}. HTTP/1.1 clients are raw sockets that reconnect when told to close; HTTP/2
- * clients are Vert.x's HttpClient with prior knowledge, one connection each.
+ * clients are Vert.x's HttpClient with prior knowledge, one connection each; h2load only counts
+ * (see {@link #h2load}).
  */
 final class Rebalance implements AutoCloseable {
 
@@ -78,6 +79,9 @@ final class Rebalance implements AutoCloseable {
     }
     startHaproxy();
     awaitHaproxy();
+    if (protocol.equals("h2load")) {
+      return h2load();
+    }
     for (int c = 0; c < CLIENTS; c++) {
       Client client = protocol.equals("h2c") ? h2c() : new Http1();
       int index = c;
@@ -129,6 +133,31 @@ final class Rebalance implements AutoCloseable {
 
   long failed() {
     return failed.get();
+  }
+
+  /**
+   * h2load's 16 connections through the same balancer, 30 s, the fourth instance started after 10
+   * s. h2load never reconnects after a GOAWAY, so it cannot show the rebalancing (a connection told
+   * to go ends that client's run); it shows that no request it sent fails.
+   */
+  private String h2load() throws Exception {
+    try (H2load load =
+        H2load.start(
+            dir, List.of(), "http://127.0.0.1:" + frontPort + "/peer", CLIENTS, 1, 30, 0)) {
+      Thread.sleep(FOURTH_AFTER_MS); // the load runs on the three instances first
+      instances[INSTANCES - 1] = startInstance(INSTANCES - 1);
+      warm(instances[INSTANCES - 1]);
+      H2load.Counts counts = load.counts(90);
+      failed.addAndGet(counts.failedAfterSending() + counts.status5xx() + counts.timeout());
+      return "L4 balancer (HAProxy mode tcp), h2load with "
+          + CLIENTS
+          + " connections, HTTP_MAX_CONNECTION_AGE_MS="
+          + ageMs
+          + ", a fourth instance started after "
+          + FOURTH_AFTER_MS
+          + " ms: "
+          + counts.json();
+    }
   }
 
   private Map<Integer, AtomicLong> counters() {
@@ -357,8 +386,8 @@ final class Rebalance implements AutoCloseable {
 
   public static void main(String[] args) throws Exception {
     String protocol = args.length > 0 ? args[0] : "http1";
-    if (!protocol.equals("http1") && !protocol.equals("h2c")) {
-      System.err.println("usage: rebalance-local.sh http1|h2c [maxConnectionAgeMs]");
+    if (!List.of("http1", "h2c", "h2load").contains(protocol)) {
+      System.err.println("usage: rebalance-local.sh http1|h2c|h2load [maxConnectionAgeMs]");
       System.exit(2);
     }
     long ageMs = args.length > 1 ? Long.parseLong(args[1]) : 5000;
