@@ -339,13 +339,7 @@ final class Rebalance implements AutoCloseable {
     for (int i = 0; i < INSTANCES; i++) {
       cfg.append("    server app%d 127.0.0.1:%d\n".formatted(i + 1, ports[i]));
     }
-    Path file = dir.resolve("haproxy-l4.cfg");
-    Files.writeString(file, cfg);
-    haproxy =
-        new ProcessBuilder("haproxy", "-db", "-f", file.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("haproxy.log").toFile())
-            .start();
+    haproxy = RollingRestart.haproxy(dir, "haproxy-l4.cfg", cfg);
   }
 
   /** Once it listens, one readiness check: HAProxy's first must not time out on a cold JVM. */

@@ -248,13 +248,17 @@ final class RollingRestart implements AutoCloseable {
     if (cfg.contains("app1:") || cfg.contains("port 9090") || cfg.contains("127.0.0.11")) {
       throw new IllegalStateException("deploy/haproxy.cfg no longer has the expected form");
     }
-    Path file = dir.resolve("haproxy.cfg");
-    Files.writeString(file, cfg);
-    haproxy =
-        new ProcessBuilder("haproxy", "-db", "-f", file.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("haproxy.log").toFile())
-            .start();
+    haproxy = haproxy(dir, "haproxy.cfg", cfg);
+  }
+
+  /** Writes {@code cfg} to {@code dir/file} and runs HAProxy on it, its log in haproxy.log. */
+  static Process haproxy(Path dir, String file, CharSequence cfg) throws IOException {
+    Path path = dir.resolve(file);
+    Files.writeString(path, cfg);
+    return new ProcessBuilder("haproxy", "-db", "-f", path.toString())
+        .redirectErrorStream(true)
+        .redirectOutput(dir.resolve("haproxy.log").toFile())
+        .start();
   }
 
   /** Waits until HAProxy's stats say server {@code i} is UP. */
