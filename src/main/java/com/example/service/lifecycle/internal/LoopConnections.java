@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One event loop's connections and their requests, as its {@link LoopDrain} needs to know them:
@@ -35,8 +34,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
   private final LoopDrain drain;
   private final long idleMs;
 
-  /** HTTP_MAX_CONNECTION_AGE_MS; 0: connections are not retired for their age. */
-  private final long maxAgeNanos;
+  private final ConnectionAge age;
 
   private final Map<HttpConnection, TrackedConnection> connections = new HashMap<>();
 
@@ -53,8 +51,8 @@ public final class LoopConnections implements Handler<RoutingContext> {
     this.guard = guard;
     this.drain = drain;
     this.idleMs = shared.idleGraceMs();
-    this.maxAgeNanos = guard.limits().maxConnectionAge().toNanos();
     this.goAway = new Http2GoAway(vertx, drain, idleMs, conn -> close(conn, false));
+    this.age = new ConnectionAge(guard.limits().maxConnectionAge(), shared, goAway);
   }
 
   private boolean onLoop() {
@@ -71,13 +69,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
 
   private void track(HttpConnection connection) {
     TrackedConnection conn = new TrackedConnection(connection);
-    if (maxAgeNanos > 0) {
-      // ± 10%: a fleet's connections, opened together after a restart, do not all go together.
-      conn.retireAtNanos =
-          System.nanoTime()
-              + ThreadLocalRandom.current()
-                  .nextLong(maxAgeNanos * 9 / 10, maxAgeNanos * 11 / 10 + 1);
-    }
+    age.track(conn);
     if (conn.http2) {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
       // served.
@@ -155,35 +147,10 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     if (drain.marksClose()) {
       exchange.markClose();
-    } else if (maxAgeNanos > 0
-        && drain.phase() == Phase.SERVING
-        && System.nanoTime() - conn.retireAtNanos >= 0) {
-      retire(conn, exchange);
+    } else if (drain.phase() == Phase.SERVING) {
+      age.requested(conn, exchange);
     }
     ctx.next();
-  }
-
-  /**
-   * The connection is old enough to go: this response tells an HTTP/1 client to close it (unless it
-   * is a WebSocket's handshake: the socket lives on as the WebSocket), and an HTTP/2 client gets
-   * the two GOAWAYs, its streams in progress served. The client's next request reconnects, through
-   * the balancer, while the listener is open.
-   */
-  private void retire(TrackedConnection conn, Exchange exchange) {
-    // Not any Upgrade: the JDK's client asks every new connection to upgrade to h2c. An HTTP/2
-    // connection the idle timeout told to go is going already.
-    if (conn.retired
-        || conn.goingAway
-        || !conn.http2 && exchange.ctx.request().canUpgradeToWebSocket()) {
-      return;
-    }
-    conn.retired = true;
-    shared.countRetired();
-    if (conn.http2) {
-      goAway.first(conn);
-    } else {
-      exchange.markClose();
-    }
   }
 
   /** See {@link LongLived#onDrain}. */
