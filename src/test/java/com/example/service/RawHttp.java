@@ -22,17 +22,17 @@ import java.util.concurrent.Executor;
  * One keep-alive HTTP/1.1 client connection over a plain socket, so tests see exactly what the
  * server sent: headers as written, EOF, resets and partial responses.
  */
-final class RawHttp implements AutoCloseable {
+public final class RawHttp implements AutoCloseable {
 
   /** A response as read off the wire; header names in lower case. */
-  record Response(String statusLine, int status, Map<String, String> headers, String body) {
-    boolean connectionClose() {
+  public record Response(String statusLine, int status, Map<String, String> headers, String body) {
+    public boolean connectionClose() {
       return "close".equalsIgnoreCase(headers.get("connection"));
     }
   }
 
   /** The connection ended before a whole response arrived; {@code partial} if any byte did. */
-  static final class Truncated extends EOFException {
+  public static final class Truncated extends EOFException {
     final boolean partial;
 
     Truncated(boolean partial) {
@@ -70,7 +70,7 @@ final class RawHttp implements AutoCloseable {
   private final OutputStream out;
   private final String host;
 
-  RawHttp(String host, int port, int readTimeoutMs) throws IOException {
+  public RawHttp(String host, int port, int readTimeoutMs) throws IOException {
     this.host = host + ":" + port;
     socket = new Socket();
     socket.setTcpNoDelay(true);
@@ -100,7 +100,7 @@ final class RawHttp implements AutoCloseable {
   }
 
   /** Sends ISO-8859-1 text as it is. */
-  void write(String raw) throws IOException {
+  public void write(String raw) throws IOException {
     write(raw.getBytes(StandardCharsets.ISO_8859_1));
   }
 
@@ -117,7 +117,7 @@ final class RawHttp implements AutoCloseable {
   }
 
   /** Reads one response with a Content-Length or chunked body. */
-  Response read() throws IOException {
+  public Response read() throws IOException {
     Response head = readHead();
     byte[] body;
     if ("chunked".equalsIgnoreCase(head.headers().get("transfer-encoding"))) {

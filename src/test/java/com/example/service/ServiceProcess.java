@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * The fat jar running as a child process, for tests that send it real signals. It runs from the
  * project directory (so {@code conf/config.json} is found), on 127.0.0.1 and a free port.
  */
-final class ServiceProcess implements AutoCloseable {
+public final class ServiceProcess implements AutoCloseable {
 
   private static final Pattern LISTENING = Pattern.compile("listening on [^ ]+:(\\d+) ");
 
@@ -81,7 +81,7 @@ final class ServiceProcess implements AutoCloseable {
   }
 
   /** The fat jar the build made. */
-  static String jar() {
+  public static String jar() {
     return System.getProperty("service.jar", "target/service.jar");
   }
 
@@ -104,8 +104,8 @@ final class ServiceProcess implements AutoCloseable {
    * As {@link #java(List, List, Path, Map)}, but in {@code workDir} with no CONFIG_PATH, so the
    * service looks for conf/config.json there.
    */
-  static ServiceProcess javaIn(Path workDir, List<String> args, Path dir, Map<String, String> env)
-      throws IOException {
+  public static ServiceProcess javaIn(
+      Path workDir, List<String> args, Path dir, Map<String, String> env) throws IOException {
     return java(List.of(), args, dir, env, workDir);
   }
 
@@ -156,7 +156,7 @@ final class ServiceProcess implements AutoCloseable {
   }
 
   /** Completes with the first output line, past or future, that matches. */
-  synchronized CompletableFuture<String> awaitLine(Predicate<String> match) {
+  public synchronized CompletableFuture<String> awaitLine(Predicate<String> match) {
     CompletableFuture<String> found = new CompletableFuture<>();
     for (String line : lines) {
       if (match.test(line)) {
@@ -169,26 +169,26 @@ final class ServiceProcess implements AutoCloseable {
   }
 
   /** The HTTP port, once the service logs that it listens. */
-  int port() throws Exception {
+  public int port() throws Exception {
     return port.get(30, TimeUnit.SECONDS);
   }
 
   /** Stops copying the service's output to stdout (it is still kept for {@link #output()}). */
-  ServiceProcess quiet() {
+  public ServiceProcess quiet() {
     echo = false;
     return this;
   }
 
-  boolean exited() {
+  public boolean exited() {
     return !process.isAlive();
   }
 
-  long pid() {
+  public long pid() {
     return process.pid();
   }
 
   /** Sends a signal by name, e.g. {@code TERM} or {@code INT}. */
-  void signal(String name) throws Exception {
+  public void signal(String name) throws Exception {
     int rc = new ProcessBuilder("kill", "-s", name, Long.toString(process.pid())).start().waitFor();
     if (rc != 0) {
       throw new IllegalStateException("kill -s " + name + " failed: " + rc);
@@ -200,14 +200,14 @@ final class ServiceProcess implements AutoCloseable {
    * System#nanoTime()} just before it. Through the process handle: {@link Process#destroy()} would
    * also close the output stream, and the lines logged during the shutdown would be lost to us.
    */
-  long sigterm() {
+  public long sigterm() {
     long sent = System.nanoTime();
     process.toHandle().destroy();
     return sent;
   }
 
   /** Waits for the process to exit and its last output line to be read; returns its status. */
-  int awaitExit(Duration timeout) throws Exception {
+  public int awaitExit(Duration timeout) throws Exception {
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       throw new AssertionError("service did not exit within " + timeout);
     }
@@ -220,7 +220,7 @@ final class ServiceProcess implements AutoCloseable {
     return exitNanos.get(30, TimeUnit.SECONDS);
   }
 
-  synchronized String output() {
+  public synchronized String output() {
     return String.join("\n", lines);
   }
 

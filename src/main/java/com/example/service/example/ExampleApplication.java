@@ -8,38 +8,41 @@ import com.example.service.lifecycle.HttpLimits;
 import com.example.service.lifecycle.WebSocketRoute;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 
 /**
- * The example application: {@code GET /hello}, {@code GET /work?ms=N} and {@code POST /work}, a
- * {@link WorkerVerticle} and a {@link JournalVerticle}, the {@code JOURNAL_PATH} key, and a
- * readiness check that the journal is writable; and two long-lived routes that drain: {@code
- * /ws/echo}, a WebSocket that echoes text frames, and {@code /events}, a server-sent event stream
- * with one {@code tick} a second.
+ * The example application: {@code GET /hello}; {@code POST /work} (and {@code GET /work?ms=N}) and
+ * {@code GET /jobs/:id}, jobs committed to a database by the {@link JobStore} after the {@link
+ * WorkerVerticle} has done them; the {@link Database} keys, and a readiness check that the database
+ * answers; and two long-lived routes that drain: {@code /ws/echo}, a WebSocket that echoes text
+ * frames, and {@code /events}, a server-sent event stream with one {@code tick} a second.
  */
 public final class ExampleApplication implements Application {
 
-  /** The file the journal appends completed jobs to; its folder is created. */
-  public static final Config.Key<Path> JOURNAL_PATH = Config.path("JOURNAL_PATH");
+  /** How long readiness waits for the database to answer. */
+  private static final long PING_TIMEOUT_MS = 1000;
 
   @Override
   public List<Config.Key<?>> keys() {
-    return List.of(JOURNAL_PATH);
+    return List.of(
+        Database.DATABASE_URL,
+        Database.DATABASE_USER,
+        Database.DATABASE_PASSWORD,
+        Database.DATABASE_POOL_SIZE);
   }
 
+  /** The store first, so that it stops last: after the worker has committed its jobs. */
   @Override
   public List<Component> components(Config config) {
     return List.of(
-        new Component(
-            "journal", new JournalVerticle(config.get(JOURNAL_PATH)), ThreadingModel.WORKER),
+        new Component("store", new JobStore(Database.from(config)), ThreadingModel.EVENT_LOOP),
         new Component("worker", new WorkerVerticle(), ThreadingModel.EVENT_LOOP));
   }
 
@@ -53,6 +56,7 @@ public final class ExampleApplication implements Application {
         .consumes("application/json")
         .handler(BodyHandler.create(false).setBodyLimit(config.get(HttpLimits.HTTP_MAX_BODY_BYTES)))
         .handler(work::post);
+    router.get("/jobs/:id").handler(work::find);
     router
         .get("/ws/echo")
         .handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));
@@ -74,8 +78,13 @@ public final class ExampleApplication implements Application {
 
   @Override
   public void readinessChecks(Vertx vertx, HealthChecks checks, Config config) {
-    Path journal = config.get(JOURNAL_PATH);
+    DeliveryOptions ping = new DeliveryOptions().setSendTimeout(PING_TIMEOUT_MS);
     checks.register(
-        "journal", p -> p.complete(Files.isWritable(journal) ? Status.OK() : Status.KO()));
+        "database",
+        p ->
+            vertx
+                .eventBus()
+                .request(JobStore.PING, null, ping)
+                .onComplete(ok -> p.complete(Status.OK()), err -> p.complete(Status.KO())));
   }
 }

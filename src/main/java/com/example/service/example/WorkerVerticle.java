@@ -4,48 +4,93 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 
 /**
  * Runs jobs: waits {@code ms} on a timer (standing in for real non-blocking work), has the {@link
- * JournalVerticle} record the job, then replies. Its stop waits for the jobs in progress.
+ * JobStore} commit the job, then replies with it. A job whose client has gone ({@link #CANCEL})
+ * while it still waits is dropped uncommitted, so no job is committed that nobody was told of. Its
+ * stop waits for the jobs in progress.
  */
 public final class WorkerVerticle extends VerticleBase {
 
   static final String ADDRESS = "example.work";
 
-  private final Set<Future<Void>> jobs = new HashSet<>();
+  /** A job's id: its client will not read the answer (the shutdown's deadline answered it). */
+  static final String CANCEL = "example.work.cancel";
+
+  private final Map<String, Job> jobs = new HashMap<>();
+
+  private static final class Job {
+    final Message<JsonObject> request;
+    final Promise<Void> done = Promise.promise();
+    long timer = -1;
+
+    Job(Message<JsonObject> request) {
+      this.request = request;
+    }
+  }
 
   @Override
   public Future<?> start() {
-    return vertx.eventBus().<JsonObject>consumer(ADDRESS, this::run).completion();
+    return Future.all(
+        vertx.eventBus().<JsonObject>consumer(ADDRESS, this::run).completion(),
+        vertx.eventBus().<String>consumer(CANCEL, this::cancel).completion());
   }
 
-  private void run(Message<JsonObject> job) {
-    Promise<Void> done = Promise.promise();
-    jobs.add(done.future());
-    long ms = job.body().getLong("ms");
-    // Vert.x timers take at least 1 ms.
-    Future<Void> work = ms == 0 ? Future.succeededFuture() : vertx.timer(ms).mapEmpty();
-    work.compose(v -> vertx.eventBus().request(JournalVerticle.ADDRESS, job.body()))
+  private void run(Message<JsonObject> request) {
+    Job job = new Job(request);
+    String id = request.body().getString("id");
+    jobs.put(id, job);
+    int ms = request.body().getInteger("ms");
+    if (ms == 0) {
+      commit(id, job);
+    } else {
+      job.timer =
+          vertx.setTimer(
+              ms,
+              t -> {
+                job.timer = -1;
+                commit(id, job);
+              });
+    }
+  }
+
+  private void commit(String id, Job job) {
+    vertx
+        .eventBus()
+        .<JsonObject>request(JobStore.INSERT, job.request.body())
         .onComplete(
-            ar -> {
-              if (ar.succeeded()) {
-                job.reply(job.body());
-              } else {
-                job.fail(500, ar.cause().getMessage());
-              }
-              jobs.remove(done.future());
-              done.complete();
-            });
+            reply -> job.request.reply(reply.body()),
+            err -> {
+              int code = err instanceof ReplyException r ? r.failureCode() : -1;
+              job.request.fail(code >= 400 ? code : 503, err.getMessage());
+            })
+        .onComplete(ar -> finish(id, job));
+  }
+
+  private void cancel(Message<String> id) {
+    Job job = jobs.get(id.body());
+    // A job already committing runs on: its client can learn its id by retrying with its key.
+    if (job != null && job.timer != -1) {
+      vertx.cancelTimer(job.timer);
+      job.request.fail(503, "cancelled: the client's request was answered without it");
+      finish(id.body(), job);
+    }
+  }
+
+  private void finish(String id, Job job) {
+    jobs.remove(id);
+    job.done.complete();
   }
 
   /** Finishes the jobs in progress; the lifecycle bounds how long that may take. */
   @Override
   public Future<?> stop() {
-    return Future.join(List.copyOf(jobs));
+    return Future.join(List.copyOf(jobs.values().stream().map(j -> j.done.future()).toList()));
   }
 }

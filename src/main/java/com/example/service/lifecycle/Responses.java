@@ -47,9 +47,17 @@ public final class Responses {
    * a response that is no longer {@link #writable}.
    */
   public static void reply(RoutingContext ctx, Future<?> result) {
+    reply(ctx, 200, result);
+  }
+
+  /**
+   * As {@link #reply(RoutingContext, Future)}, with {@code status} for a result: 201 for one made.
+   */
+  public static void reply(RoutingContext ctx, int status, Future<?> result) {
     result.onComplete(
         value -> {
           if (writable(ctx.response())) {
+            ctx.response().setStatusCode(status);
             ctx.json(value);
           }
         },

@@ -14,7 +14,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -22,33 +21,56 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The example application's own behaviour: its routes, its journal, its config and readiness. */
+/**
+ * The example application's own behaviour: its routes, its jobs in a real database (H2 and
+ * PostgreSQL each), its idempotency keys, its config and readiness.
+ */
 @ExtendWith(VertxExtension.class)
-@Timeout(value = 30, timeUnit = TimeUnit.SECONDS)
+@Timeout(value = 60, timeUnit = TimeUnit.SECONDS)
 class ExampleApplicationTest {
 
+  private static Postgres postgres;
+
   @TempDir Path dir;
+
+  private final ExecutorService clients = Executors.newFixedThreadPool(4);
+  private final HttpClient http = HttpClient.newBuilder().executor(clients).build();
+
+  @BeforeAll
+  static void startPostgres() throws Exception {
+    postgres = Postgres.start();
+  }
+
+  @AfterAll
+  static void stopPostgres() throws Exception {
+    postgres.close();
+  }
 
   private static List<Config.Key<?>> keys() {
     return LifecycleOptions.keysWith(new ExampleApplication());
   }
 
-  private Service start(Vertx vertx) {
-    return start(vertx, dir.resolve("journal.jsonl").toString());
+  private TestDatabase database(String kind) throws Exception {
+    return TestDatabase.of(kind, dir, postgres);
   }
 
-  private Service start(Vertx vertx, String journal) {
+  private Service start(Vertx vertx, TestDatabase db) {
     JsonObject json =
         new JsonObject()
             .put("HTTP_HOST", "127.0.0.1")
@@ -58,14 +80,9 @@ class ExampleApplicationTest {
             .put("SHUTDOWN_TIMEOUT_MS", 5000)
             .put("SHUTDOWN_IDLE_MS", 200)
             .put("HTTP_MAX_BODY_BYTES", 64)
-            .put("JOURNAL_PATH", journal);
+            .put("DATABASE_URL", db.url());
     return Service.start(vertx, new ExampleApplication(), Config.from(json, keys())).await();
   }
-
-  private final HttpClient http =
-      HttpClient.newBuilder()
-          .executor(java.util.concurrent.Executors.newFixedThreadPool(2))
-          .build();
 
   private HttpResponse<String> get(String url) throws Exception {
     return http.send(
@@ -73,18 +90,38 @@ class ExampleApplicationTest {
   }
 
   private HttpResponse<String> post(String url, String contentType, String body) throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create(url))
-            .header("Content-Type", contentType)
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return post(url, contentType, body, null);
   }
 
-  @Test
-  void postWorkTakesJsonAndAnswersEveryMistakeWithAJsonError(Vertx vertx) throws Exception {
-    Service service = start(vertx);
-    String work = "http://127.0.0.1:" + service.httpPort() + "/work";
+  private HttpResponse<String> post(String url, String contentType, String body, String key)
+      throws Exception {
+    return http.send(
+        postRequest(url, contentType, body, key), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static HttpRequest postRequest(String url, String contentType, String body, String key) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", contentType)
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (key != null) {
+      request.header("Idempotency-Key", key);
+    }
+    return request.build();
+  }
+
+  private static String id(HttpResponse<String> response) {
+    return new JsonObject(response.body()).getString("id");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"h2", "postgresql"})
+  void postWorkCommitsTheJobAndAnswersEveryMistakeWithAJsonError(String kind, Vertx vertx)
+      throws Exception {
+    TestDatabase db = database(kind);
+    Service service = start(vertx, db);
+    String base = "http://127.0.0.1:" + service.httpPort();
+    String work = base + "/work";
     String json = "application/json";
     for (String bad :
         List.of(
@@ -107,19 +144,70 @@ class ExampleApplicationTest {
         post(work, json, "{\"ms\": 1, \"pad\": \"" + "x".repeat(64) + "\"}");
     assertThat(tooLarge.statusCode()).isEqualTo(413);
     assertThat(new JsonObject(tooLarge.body()).getString("error")).isNotBlank();
+    HttpResponse<String> longKey = post(work, json, "{\"ms\": 1}", "k".repeat(256));
+    assertThat(longKey.statusCode()).isEqualTo(400);
+    assertThat(longKey.body()).contains("Idempotency-Key must be 1 to 255 characters");
 
-    HttpResponse<String> ok = post(work, "application/json; charset=utf-8", "{\"ms\": 1}");
-    assertThat(ok.statusCode()).isEqualTo(200);
-    String id = new JsonObject(ok.body()).getString("id");
+    HttpResponse<String> created = post(work, "application/json; charset=utf-8", "{\"ms\": 1}");
+    assertThat(created.statusCode()).isEqualTo(201);
+    String id = id(created);
+    HttpResponse<String> found = get(base + "/jobs/" + id);
+    assertThat(found.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(found.body())).isEqualTo(new JsonObject().put("id", id).put("ms", 1));
+    HttpResponse<String> missing = get(base + "/jobs/no-such-job");
+    assertThat(missing.statusCode()).isEqualTo(404);
+    assertThat(new JsonObject(missing.body()).getString("error")).isEqualTo("no job no-such-job");
+
     assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
-    assertThat(Files.readString(dir.resolve("journal.jsonl"))).contains(id);
+    assertThat(db.jobIds()).containsExactly(id);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"h2", "postgresql"})
+  void aKeyedRequestMakesOneJobHoweverOftenAndWhereverItIsRepeated(String kind, Vertx vertx)
+      throws Exception {
+    TestDatabase db = database(kind);
+    Service first = start(vertx, db);
+    String work = "http://127.0.0.1:" + first.httpPort() + "/work";
+    String json = "application/json";
+
+    HttpResponse<String> created = post(work, json, "{\"ms\": 2}", "order-1");
+    assertThat(created.statusCode()).isEqualTo(201);
+    String id = id(created);
+    // Concurrent repeats, on connections of their own: each finds the one job.
+    List<CompletableFuture<HttpResponse<String>>> repeats = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      HttpClient own = HttpClient.newBuilder().executor(clients).build();
+      repeats.add(
+          own.sendAsync(
+              postRequest(work, json, "{ \"ms\" : 2 }", "order-1"),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    for (CompletableFuture<HttpResponse<String>> repeat : repeats) {
+      HttpResponse<String> response = repeat.get(10, TimeUnit.SECONDS);
+      assertThat(response.statusCode()).isEqualTo(201);
+      assertThat(id(response)).isEqualTo(id);
+    }
+    HttpResponse<String> otherBody = post(work, json, "{\"ms\": 3}", "order-1");
+    assertThat(otherBody.statusCode()).isEqualTo(422);
+    assertThat(new JsonObject(otherBody.body()).getString("error"))
+        .isEqualTo("Idempotency-Key was used with a different request");
+    assertThat(first.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
+
+    // After a restart (the shutdown closed that Vert.x): the key is in the database.
+    Vertx restarted = Vertx.vertx();
+    Service second = start(restarted, db);
+    HttpResponse<String> again =
+        post("http://127.0.0.1:" + second.httpPort() + "/work", json, "{\"ms\": 2}", "order-1");
+    assertThat(again.statusCode()).isEqualTo(201);
+    assertThat(id(again)).isEqualTo(id);
+    assertThat(second.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
+    assertThat(db.jobIds()).containsExactly(id);
   }
 
   @Test
-  void aJournalThatCannotWriteAnswers500AndLogsOneWarningWithItsCause(Vertx vertx)
-      throws Exception {
-    Path full = Path.of("/dev/full");
-    Assumptions.assumeTrue(Files.isWritable(full), "needs Linux's /dev/full");
+  void aDatabaseThatGoesAwayFailsReadinessAndAnswers503UntilItIsBack(Vertx vertx) throws Exception {
+    TestDatabase db = database("postgresql");
     List<LogRecord> records = new CopyOnWriteArrayList<>();
     Handler capture =
         new Handler() {
@@ -134,35 +222,51 @@ class ExampleApplicationTest {
           @Override
           public void close() {}
         };
-    Logger http = Logger.getLogger("http");
-    http.addHandler(capture);
+    Logger httpLog = Logger.getLogger("http");
+    httpLog.addHandler(capture);
+    Service service = start(vertx, db);
+    String base = "http://127.0.0.1:" + service.httpPort();
     try {
-      Service service = start(vertx, full.toString());
-      HttpResponse<String> failed = get("http://127.0.0.1:" + service.httpPort() + "/work?ms=0");
-      assertThat(failed.statusCode()).isEqualTo(500);
+      assertThat(get(base + "/health/ready").statusCode()).isEqualTo(200);
+      postgres.stop();
+
+      HttpResponse<String> ready = get(base + "/health/ready");
+      assertThat(ready.statusCode()).isEqualTo(503);
+      assertThat(ready.body()).contains("{\"id\":\"database\",\"status\":\"DOWN\"}");
+      HttpResponse<String> failed = post(base + "/work", "application/json", "{\"ms\": 0}");
+      assertThat(failed.statusCode()).isEqualTo(503);
       assertThat(new JsonObject(failed.body()).getString("error")).isNotBlank();
       assertThat(records).hasSize(1);
       LogRecord warning = records.get(0);
       assertThat(warning.getLevel()).isEqualTo(Level.WARNING);
-      assertThat(warning.getMessage()).contains("GET /work").contains("No space left on device");
+      assertThat(warning.getMessage()).contains("POST /work").contains("database unavailable");
       assertThat(warning.getThrown()).as("one line, no stack trace").isNull();
-      service.shutdown("test").await();
     } finally {
-      http.removeHandler(capture);
+      postgres.restart();
+      httpLog.removeHandler(capture);
     }
+
+    assertThat(get(base + "/health/ready").statusCode()).isEqualTo(200);
+    HttpResponse<String> created = post(base + "/work", "application/json", "{\"ms\": 0}");
+    assertThat(created.statusCode()).isEqualTo(201);
+    assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
+    assertThat(db.jobIds()).containsExactly(id(created));
   }
 
   @Test
   void theShippedConfigFileIsValidAndHasEveryKey(Vertx vertx) {
     Config config = Config.load(vertx, keys(), new String[] {"conf/config.json"}).await();
     assertThat(config.get(LifecycleOptions.HTTP_PORT)).isEqualTo(8080);
-    assertThat(config.get(ExampleApplication.JOURNAL_PATH))
-        .isEqualTo(Path.of("data/journal.jsonl"));
+    assertThat(config.get(Database.DATABASE_URL)).isEqualTo("jdbc:h2:file:./data/jobs");
+    assertThat(config.get(Database.DATABASE_POOL_SIZE)).isEqualTo(8);
   }
 
-  @Test
-  void workRejectsBadInputWith400AndJournalsWhatItAnswers(Vertx vertx) throws Exception {
-    Service service = start(vertx);
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"h2", "postgresql"})
+  void getWorkRejectsBadInputWith400AndCommitsWhatItAnswers(String kind, Vertx vertx)
+      throws Exception {
+    TestDatabase db = database(kind);
+    Service service = start(vertx, db);
     String base = "http://127.0.0.1:" + service.httpPort();
     for (String bad : List.of("", "?ms=", "?ms=-1", "?ms=60001", "?ms=abc", "?ms=1.5")) {
       HttpResponse<String> response = get(base + "/work" + bad);
@@ -171,19 +275,19 @@ class ExampleApplicationTest {
     }
     HttpResponse<String> ok = get(base + "/work?ms=0");
     assertThat(ok.statusCode()).isEqualTo(200);
-    String id = new JsonObject(ok.body()).getString("id");
+    String id = id(ok);
 
     HttpResponse<String> ready = get(base + "/health/ready");
     assertThat(ready.statusCode()).isEqualTo(200);
-    assertThat(ready.body()).contains("journal");
+    assertThat(ready.body()).contains("{\"id\":\"database\",\"status\":\"UP\"}");
 
     assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
-    assertThat(Files.readString(dir.resolve("journal.jsonl"))).contains(id);
+    assertThat(db.jobIds()).containsExactly(id);
   }
 
   @Test
   void theWebSocketEchoesAndIsToldToGoAwayOnShutdown(Vertx vertx) throws Exception {
-    Service service = start(vertx);
+    Service service = start(vertx, database("h2"));
     CompletableFuture<String> echo = new CompletableFuture<>();
     CompletableFuture<Integer> closeCode = new CompletableFuture<>();
     WebSocket ws =
@@ -216,7 +320,7 @@ class ExampleApplicationTest {
 
   @Test
   void theEventStreamTicksAndEndsWithAReconnectEventOnShutdown(Vertx vertx) throws Exception {
-    Service service = start(vertx);
+    Service service = start(vertx, database("h2"));
     HttpResponse<Stream<String>> response =
         http.send(
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.httpPort() + "/events"))
