@@ -164,6 +164,25 @@ class KubernetesManifestsTest {
   }
 
   @Test
+  void theDatabaseAndItsCredentialsComeFromASecret() throws Exception {
+    Deployment deployment = only(manifests(), Deployment.class);
+    Container c = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+    String secret = deployment.getMetadata().getName() + "-database";
+    Map<String, String> keys =
+        Map.of("DATABASE_URL", "url", "DATABASE_USER", "user", "DATABASE_PASSWORD", "password");
+    for (Map.Entry<String, String> key : keys.entrySet()) {
+      EnvVar var =
+          c.getEnv().stream()
+              .filter(e -> e.getName().equals(key.getKey()))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError("no " + key.getKey() + " in the env"));
+      assertThat(var.getValue()).as(key.getKey() + " is not written in the manifest").isNull();
+      assertThat(var.getValueFrom().getSecretKeyRef().getName()).isEqualTo(secret);
+      assertThat(var.getValueFrom().getSecretKeyRef().getKey()).isEqualTo(key.getValue());
+    }
+  }
+
+  @Test
   void connectionsAgeOutSoThatTheServiceRebalancesThem() throws Exception {
     Container c =
         only(manifests(), Deployment.class)
