@@ -24,10 +24,10 @@ import java.util.regex.Pattern;
  * a loop does, opens a new connection for every request and closes it after the answer. Every
  * attempt is classified, separately for connections opened before and after {@link #markSignal()}.
  */
-final class LoadClient {
+public final class LoadClient {
 
   /** How an attempt ended. Only the {@code failed} ones lost a request the client had sent. */
-  enum Outcome {
+  public enum Outcome {
     OK(false),
     REFUSED(false),
     UNAVAILABLE_503(false),
@@ -62,6 +62,7 @@ final class LoadClient {
   private final AtomicLong connections = new AtomicLong();
   private final List<Threshold> thresholds = new CopyOnWriteArrayList<>();
   private long paceNanos;
+  private String body;
 
   private record Threshold(long oks, CompletableFuture<Void> reached) {}
 
@@ -86,6 +87,15 @@ final class LoadClient {
    */
   LoadClient paced(long intervalMs) {
     this.paceNanos = TimeUnit.MILLISECONDS.toNanos(intervalMs);
+    return this;
+  }
+
+  /**
+   * Each request is a {@code POST} of {@code json} instead of a {@code GET}; a 201 counts as OK as
+   * a 200 does. Call before {@link #start}.
+   */
+  public LoadClient posting(String json) {
+    this.body = json;
     return this;
   }
 
@@ -156,8 +166,8 @@ final class LoadClient {
       Outcome outcome;
       boolean close = true;
       try {
-        RawHttp.Response r = conn.get(path);
-        if (r.status() == 200) {
+        RawHttp.Response r = body == null ? conn.get(path) : conn.postJson(path, body);
+        if (r.status() == 200 || r.status() == 201) {
           outcome = Outcome.OK;
           long n = oks.incrementAndGet();
           for (Threshold t : thresholds) {
@@ -213,7 +223,7 @@ final class LoadClient {
     return (openedAfter ? after : before).get(outcome).get();
   }
 
-  long total(Outcome outcome) {
+  public long total(Outcome outcome) {
     return count(false, outcome) + count(true, outcome);
   }
 
@@ -235,12 +245,13 @@ final class LoadClient {
     return connections.get();
   }
 
-  Set<String> ids() {
+  /** The ids in the OK answers' bodies. */
+  public Set<String> ids() {
     return ids;
   }
 
   /** The counts as one JSON object. */
-  String json() {
+  public String json() {
     StringBuilder sb = new StringBuilder("{\"path\":\"").append(path).append('"');
     sb.append(",\"clients\":").append(clients);
     sb.append(",\"failedBefore\":").append(failures(false));

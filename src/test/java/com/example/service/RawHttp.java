@@ -184,6 +184,23 @@ public final class RawHttp implements AutoCloseable {
     return read();
   }
 
+  /** Sends {@code POST path} with a JSON body and reads the answer. */
+  Response postJson(String path, String json) throws IOException {
+    byte[] body = json.getBytes(StandardCharsets.UTF_8);
+    out.write(
+        ("POST "
+                + path
+                + " HTTP/1.1\r\nHost: "
+                + host
+                + "\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length
+                + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+    out.write(body);
+    out.flush();
+    return read();
+  }
+
   /** True once the server has closed the connection (reads EOF), false on a timeout. */
   boolean closedByServer() throws IOException {
     try {

@@ -31,12 +31,12 @@ import java.util.regex.Pattern;
  * any client request failed. Arguments: {@code clients[@paceMs] [shutdownDelayMs [shutdownQuietMs
  * [httpInstances]]]}.
  */
-final class RollingRestart implements AutoCloseable {
+public final class RollingRestart implements AutoCloseable {
 
   /** The same pre-stop delay and quiet period as compose.yaml. */
-  static final int SHUTDOWN_DELAY_MS = 3000;
+  public static final int SHUTDOWN_DELAY_MS = 3000;
 
-  static final int SHUTDOWN_QUIET_MS = 1500;
+  public static final int SHUTDOWN_QUIET_MS = 1500;
 
   private static final int INSTANCES = 3;
   private static final Random RANDOM = new Random();
@@ -58,6 +58,15 @@ final class RollingRestart implements AutoCloseable {
   private final int statsPort;
   private final HttpClient http = HttpClient.newHttpClient();
   private Process haproxy;
+  private Launcher launcher = ServiceProcess::start;
+  private String path = "/hello";
+  private String body;
+
+  /** Starts one instance in {@code dir} with {@code env} on top of the service's defaults. */
+  @FunctionalInterface
+  public interface Launcher {
+    ServiceProcess start(Path dir, Map<String, String> env) throws IOException;
+  }
 
   /** What a rolling restart did. */
   /**
@@ -66,7 +75,7 @@ final class RollingRestart implements AutoCloseable {
    * @param timelineMs per restart, from its SIGTERM: when HAProxy took the instance out, its delay
    *     ended, it exited, and HAProxy had the new one UP
    */
-  record Report(
+  public record Report(
       String config,
       LoadClient load,
       List<Integer> exitCodes,
@@ -74,12 +83,12 @@ final class RollingRestart implements AutoCloseable {
       long retried,
       List<Long> delayEndedAfterOutMs,
       List<String> timelineMs) {
-    long served() {
+    public long served() {
       return load.total(LoadClient.Outcome.OK);
     }
 
     /** Every attempt that did not get a 200: through a proxy, none is acceptable. */
-    long failed() {
+    public long failed() {
       long failed = 0;
       for (LoadClient.Outcome o : LoadClient.Outcome.values()) {
         if (o != LoadClient.Outcome.OK) {
@@ -123,7 +132,7 @@ final class RollingRestart implements AutoCloseable {
    * @param quietMs the instances' SHUTDOWN_QUIET_MS
    * @param instances the instances' HTTP_INSTANCES
    */
-  RollingRestart(Path dir, int delayMs, int quietMs, int instances) throws IOException {
+  public RollingRestart(Path dir, int delayMs, int quietMs, int instances) throws IOException {
     this.dir = dir;
     this.delayMs = delayMs;
     this.quietMs = quietMs;
@@ -136,13 +145,24 @@ final class RollingRestart implements AutoCloseable {
     statsPort = freePort();
   }
 
+  /**
+   * Instances start with {@code launcher} instead of as the lifecycle tests' application, and the
+   * clients {@code POST} {@code json} to {@code path}. Call before {@link #run}.
+   */
+  public RollingRestart with(Launcher launcher, String path, String json) {
+    this.launcher = launcher;
+    this.path = path;
+    this.body = json;
+    return this;
+  }
+
   /** Starts everything, runs the load and the restarts, and stops the load. */
   Report run(int clients) throws Exception {
     return run(clients, 0);
   }
 
   /** As {@link #run(int)}, each client sending a request every {@code paceMs} (0: closed loop). */
-  Report run(int clients, long paceMs) throws Exception {
+  public Report run(int clients, long paceMs) throws Exception {
     for (int i = 0; i < INSTANCES; i++) {
       instances[i] = startInstance(i);
     }
@@ -151,7 +171,10 @@ final class RollingRestart implements AutoCloseable {
       awaitUp(i);
     }
 
-    LoadClient load = new LoadClient("127.0.0.1", frontPort, "/hello", clients).paced(paceMs);
+    LoadClient load = new LoadClient("127.0.0.1", frontPort, path, clients).paced(paceMs);
+    if (body != null) {
+      load.posting(body);
+    }
     load.start();
     long some = paceMs > 0 ? 3 : 50L * clients;
     load.oks(some).get(60, TimeUnit.SECONDS);
@@ -205,7 +228,10 @@ final class RollingRestart implements AutoCloseable {
    */
   private long retries() throws IOException {
     Matcher m =
-        Pattern.compile(" \\d+/\\d+/\\d+/\\d+/\\+?(\\d+) \\d+/\\d+ \"GET /hello")
+        Pattern.compile(
+                " \\d+/\\d+/\\d+/\\d+/\\+?(\\d+) \\d+/\\d+ \""
+                    + (body == null ? "GET " : "POST ")
+                    + Pattern.quote(path))
             .matcher(Files.readString(dir.resolve("haproxy.log")));
     long retried = 0;
     while (m.find()) {
@@ -218,7 +244,8 @@ final class RollingRestart implements AutoCloseable {
 
   private ServiceProcess startInstance(int i) throws IOException {
     Path instanceDir = Files.createDirectories(dir.resolve("app" + (i + 1)));
-    return ServiceProcess.start(
+    return launcher
+        .start(
             instanceDir,
             Map.of(
                 "HTTP_PORT", Integer.toString(ports[i]),
