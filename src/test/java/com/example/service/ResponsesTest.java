@@ -14,9 +14,11 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.HttpException;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -115,6 +117,19 @@ class ResponsesTest {
                             new DeliveryOptions().setSendTimeout(200))
                         .map(Message::body)));
     router
+        .get("/direct/refused")
+        .handler(
+            ctx ->
+                Responses.reply(ctx, Future.failedFuture(new HttpException(404, "no such item"))));
+    router
+        .get("/direct/broken")
+        .handler(
+            ctx ->
+                Responses.reply(
+                    ctx,
+                    Future.failedFuture(
+                        new HttpException(503, "disk gone", new IOException("no device")))));
+    router
         .get("/answered")
         .handler(
             ctx -> {
@@ -175,6 +190,22 @@ class ResponsesTest {
     } else {
       assertThat(warnings()).isEmpty();
     }
+  }
+
+  @Test
+  void aFutureFailedWithAnHttpExceptionIsAnsweredWithItsStatus() throws Exception {
+    HttpResponse<String> refused = get("/direct/refused");
+    assertThat(refused.statusCode()).isEqualTo(404);
+    assertThat(new JsonObject(refused.body()).getString("error")).isEqualTo("no such item");
+    assertThat(warnings()).isEmpty();
+
+    HttpResponse<String> broken = get("/direct/broken");
+    assertThat(broken.statusCode()).isEqualTo(503);
+    assertThat(new JsonObject(broken.body()).getString("error")).isEqualTo("service unavailable");
+    assertThat(warnings())
+        .containsExactly(
+            "request failed: GET /direct/broken: HttpException: disk gone <- IOException: no"
+                + " device");
   }
 
   @Test

@@ -8,7 +8,6 @@ import com.example.service.lifecycle.HttpLimits;
 import com.example.service.lifecycle.WebSocketRoute;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
@@ -16,6 +15,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The example application: {@code GET /hello}; {@code POST /work} (and {@code GET /work?ms=N}) and
@@ -38,17 +38,21 @@ public final class ExampleApplication implements Application {
         Database.DATABASE_POOL_SIZE);
   }
 
+  /** Made by {@link #components}, asked by the routes and readiness. */
+  private JobStore store;
+
   /** The store first, so that it stops last: after the worker has committed its jobs. */
   @Override
   public List<Component> components(Config config) {
+    store = new JobStore(Database.from(config));
     return List.of(
-        new Component("store", new JobStore(Database.from(config)), ThreadingModel.EVENT_LOOP),
-        new Component("worker", new WorkerVerticle(), ThreadingModel.EVENT_LOOP));
+        new Component("store", store, ThreadingModel.EVENT_LOOP),
+        new Component("worker", new WorkerVerticle(store), ThreadingModel.EVENT_LOOP));
   }
 
   @Override
   public void routes(Vertx vertx, Router router, Config config) {
-    WorkHandler work = new WorkHandler(vertx);
+    WorkHandler work = new WorkHandler(vertx, store);
     router.get("/hello").handler(new HelloHandler());
     router.get("/work").handler(work::get);
     router
@@ -78,13 +82,12 @@ public final class ExampleApplication implements Application {
 
   @Override
   public void readinessChecks(Vertx vertx, HealthChecks checks, Config config) {
-    DeliveryOptions ping = new DeliveryOptions().setSendTimeout(PING_TIMEOUT_MS);
     checks.register(
         "database",
         p ->
-            vertx
-                .eventBus()
-                .request(JobStore.PING, null, ping)
+            store
+                .ping()
+                .timeout(PING_TIMEOUT_MS, TimeUnit.MILLISECONDS)
                 .onComplete(ok -> p.complete(Status.OK()), err -> p.complete(Status.KO())));
   }
 }

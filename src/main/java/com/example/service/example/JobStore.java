@@ -2,32 +2,28 @@ package com.example.service.example;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.handler.HttpException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.templates.SqlTemplate;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * The jobs table, behind the event bus: {@link #INSERT} commits a job, {@link #FIND} reads one,
- * {@link #PING} answers while the database does. Its start migrates the schema before anything can
- * ask it; its stop closes the pool. Deployed first, it is stopped last: after HTTP has drained and
- * the worker has finished its jobs.
+ * The jobs table: {@link #insert} commits a job, {@link #find} reads one, {@link #ping} answers
+ * while the database does. A component for its lifetime: its start migrates the schema before
+ * anything can ask it, and its stop closes the pool. Deployed first, it is stopped last, after HTTP
+ * has drained and the worker has finished its jobs.
  *
- * <p>Failures answer with the status a client should see: 404 for no such job, 422 for an
- * idempotency key reused with a different request, 503 while the database cannot be reached.
+ * <p>Called directly, from any event loop, once started: the pool is safe to share, and each future
+ * completes on its caller's event loop. An event-bus hop to a verticle that only forwards to the
+ * pool would cost two thread hand-offs a query. Failures are vertx-web {@code HttpException}s with
+ * the status a client should see ({@code Responses.reply} answers it): 404 for no such job, 422 for
+ * an idempotency key reused with another request, 503 while the database cannot be reached.
  */
 public final class JobStore extends VerticleBase {
-
-  static final String INSERT = "example.store.insert";
-  static final String FIND = "example.store.find";
-  static final String PING = "example.store.ping";
 
   /**
    * A repeat of a keyed request inserts nothing, and then finds the first one's job. The unique key
@@ -42,8 +38,7 @@ public final class JobStore extends VerticleBase {
   private static final String BY_ID = "SELECT id, ms FROM jobs WHERE id = #{id}";
 
   private final Database database;
-  private Pool pool;
-  private List<MessageConsumer<?>> consumers = List.of();
+  private volatile Pool pool;
 
   public JobStore(Database database) {
     this.database = database;
@@ -64,85 +59,73 @@ public final class JobStore extends VerticleBase {
                         + Database.redacted(database.url())
                         + ": "
                         + rootCause(err)))
-        .compose(
-            v -> {
-              pool = database.pool(vertx);
-              consumers =
-                  List.of(
-                      vertx.eventBus().<JsonObject>consumer(INSERT, this::insert),
-                      vertx.eventBus().<String>consumer(FIND, this::find),
-                      vertx.eventBus().consumer(PING, this::ping));
-              return Future.all(consumers.stream().map(MessageConsumer::completion).toList());
-            });
+        .onSuccess(v -> pool = database.pool(vertx));
   }
 
-  /** Commits {@code {id, ms, key?, hash?}}; answers the job, or the first one with its key. */
-  private void insert(Message<JsonObject> message) {
-    JsonObject job = message.body();
+  /**
+   * Commits {@code {id, ms, key?, hash?}}: the job, or the first one made with its key.
+   *
+   * <p>One statement, committed on its own: a transaction around it would cost two more round
+   * trips. On a key conflict it waits for the other insert's commit and inserts nothing; the query
+   * after it then sees the committed job.
+   */
+  Future<JsonObject> insert(JsonObject job) {
     Map<String, Object> params = new HashMap<>();
     params.put("id", job.getString("id"));
     params.put("ms", job.getInteger("ms"));
     params.put("key", job.getString("key"));
     params.put("hash", job.getString("hash"));
-    pool.withTransaction(
-            conn ->
-                SqlTemplate.forUpdate(conn, INSERT_SQL)
-                    .execute(params)
-                    .compose(
-                        inserted ->
-                            inserted.rowCount() == 1
-                                ? Future.succeededFuture(job(job.getString("id"), params.get("ms")))
-                                : firstWithKey(conn, job)))
-        .onComplete(
-            message::reply,
-            err -> {
-              if (err instanceof Refused refused) {
-                message.fail(refused.status, refused.getMessage());
-              } else {
-                message.fail(503, "database unavailable: " + rootCause(err));
-              }
-            });
+    return unavailableOnError(
+        SqlTemplate.forUpdate(pool, INSERT_SQL)
+            .execute(params)
+            .compose(
+                inserted ->
+                    inserted.rowCount() == 1
+                        ? Future.succeededFuture(job(job.getString("id"), params.get("ms")))
+                        : firstWithKey(job)));
   }
 
-  private static Future<JsonObject> firstWithKey(SqlConnection conn, JsonObject job) {
-    return SqlTemplate.forQuery(conn, BY_KEY)
+  private Future<JsonObject> firstWithKey(JsonObject job) {
+    return SqlTemplate.forQuery(pool, BY_KEY)
         .execute(Map.of("key", job.getString("key")))
         .compose(
             rows -> {
-              Row first = single(rows);
-              if (first == null) {
-                // Only a key conflicts: the row that did is committed, or this insert had waited.
-                return Future.failedFuture("no job with a conflicting key");
-              }
+              // Only a key conflicts, and the job that did is committed: it cannot vanish.
+              Row first = rows.iterator().next();
               if (!first.getString("request_hash").equals(job.getString("hash"))) {
                 return Future.failedFuture(
-                    new Refused(422, "Idempotency-Key was used with a different request"));
+                    new HttpException(422, "Idempotency-Key was used with a different request"));
               }
               return Future.succeededFuture(job(first.getString("id"), first.getValue("ms")));
             });
   }
 
-  private void find(Message<String> message) {
-    SqlTemplate.forQuery(pool, BY_ID)
-        .execute(Map.of("id", message.body()))
-        .onComplete(
-            rows -> {
-              Row row = single(rows);
-              if (row == null) {
-                message.fail(404, "no job " + message.body());
-              } else {
-                message.reply(job(row.getString("id"), row.getValue("ms")));
-              }
-            },
-            err -> message.fail(503, "database unavailable: " + rootCause(err)));
+  /** The job with {@code id}, or a 404. */
+  Future<JsonObject> find(String id) {
+    return unavailableOnError(
+        SqlTemplate.forQuery(pool, BY_ID)
+            .execute(Map.of("id", id))
+            .compose(
+                rows -> {
+                  Row row = single(rows);
+                  return row == null
+                      ? Future.failedFuture(new HttpException(404, "no job " + id))
+                      : Future.succeededFuture(job(row.getString("id"), row.getValue("ms")));
+                }));
   }
 
-  private void ping(Message<Object> message) {
-    pool.query("SELECT 1")
-        .execute()
-        .onComplete(
-            rows -> message.reply(null),
-            err -> message.fail(503, "database unavailable: " + rootCause(err)));
+  /** Succeeds while the database answers a query. */
+  Future<Void> ping() {
+    return unavailableOnError(pool.query("SELECT 1").execute().mapEmpty());
+  }
+
+  private static <T> Future<T> unavailableOnError(Future<T> query) {
+    return query.recover(
+        err ->
+            Future.failedFuture(
+                err instanceof HttpException
+                    ? err
+                    : new HttpException(503, "database unavailable: " + rootCause(err), err)));
   }
 
   private static Row single(RowSet<Row> rows) {
@@ -163,20 +146,9 @@ public final class JobStore extends VerticleBase {
     return message.lines().findFirst().orElse(root.getClass().getSimpleName()).strip();
   }
 
-  /** Stops taking requests, then closes the pool: nothing is left to ask it. */
+  /** Closes the pool: HTTP and the worker, which ask it, have stopped. */
   @Override
   public Future<?> stop() {
-    return Future.join(consumers.stream().map(MessageConsumer::unregister).toList())
-        .eventually(() -> pool.close());
-  }
-
-  /** A request the store refuses with a client's status. */
-  private static final class Refused extends RuntimeException {
-    final int status;
-
-    Refused(int status, String message) {
-      super(message, null, false, false);
-      this.status = status;
-    }
+    return pool == null ? Future.succeededFuture() : pool.close();
   }
 }

@@ -36,9 +36,11 @@ final class WorkHandler {
   static final int MAX_KEY_LENGTH = 255;
 
   private final Vertx vertx;
+  private final JobStore store;
 
-  WorkHandler(Vertx vertx) {
+  WorkHandler(Vertx vertx, JobStore store) {
     this.vertx = vertx;
+    this.store = store;
   }
 
   /** {@code GET /work?ms=N}: 200 with the job. */
@@ -89,13 +91,7 @@ final class WorkHandler {
 
   /** {@code GET /jobs/:id}: 200 with the job, or 404. */
   void find(RoutingContext ctx) {
-    String id = ctx.pathParam("id");
-    Responses.reply(
-        ctx,
-        vertx
-            .eventBus()
-            .<JsonObject>request(JobStore.FIND, id.length() <= 36 ? id : "")
-            .map(Message::body));
+    Responses.reply(ctx, store.find(ctx.pathParam("id")));
   }
 
   private void submit(RoutingContext ctx, int status, JsonObject job) {

@@ -4,8 +4,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.handler.HttpException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +23,12 @@ public final class WorkerVerticle extends VerticleBase {
   /** A job's id: its client will not read the answer (the shutdown's deadline answered it). */
   static final String CANCEL = "example.work.cancel";
 
+  private final JobStore store;
   private final Map<String, Job> jobs = new HashMap<>();
+
+  public WorkerVerticle(JobStore store) {
+    this.store = store;
+  }
 
   private static final class Job {
     final Message<JsonObject> request;
@@ -61,14 +66,13 @@ public final class WorkerVerticle extends VerticleBase {
   }
 
   private void commit(String id, Job job) {
-    vertx
-        .eventBus()
-        .<JsonObject>request(JobStore.INSERT, job.request.body())
+    store
+        .insert(job.request.body())
         .onComplete(
-            reply -> job.request.reply(reply.body()),
+            job.request::reply,
             err -> {
-              int code = err instanceof ReplyException r ? r.failureCode() : -1;
-              job.request.fail(code >= 400 ? code : 503, err.getMessage());
+              HttpException http = (HttpException) err;
+              job.request.fail(http.getStatusCode(), http.getPayload());
             })
         .onComplete(ar -> finish(id, job));
   }

@@ -5,6 +5,7 @@ import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
 
 /**
  * The one place responses of a route are written: {@code {"error": "..."}} with a status for a
@@ -71,9 +72,10 @@ public final class Responses {
    *   <li>no component listens at the address (not deployed, or already stopped): {@code 503};
    *   <li>no reply within the request's timeout ({@code DeliveryOptions.setSendTimeout}, 30 s by
    *       default): {@code 504};
-   *   <li>the component refused it with {@code message.fail(code, text)}: that status if {@code
-   *       code} is from 400 to 599, with {@code text} for a 4xx (written for the client) and the
-   *       status's reason for a 5xx (written for the operator);
+   *   <li>the component refused it with {@code message.fail(code, text)}, or a future of its failed
+   *       with vertx-web's {@code HttpException(code, text)}: that status if {@code code} is from
+   *       400 to 599, with {@code text} for a 4xx (written for the client) and the status's reason
+   *       for a 5xx (written for the operator);
    *   <li>anything else: {@code 500}.
    * </ul>
    *
@@ -85,7 +87,17 @@ public final class Responses {
       return;
     }
     int status = 500;
-    if (err instanceof ReplyException reply) {
+    if (err instanceof HttpException http) {
+      status =
+          http.getStatusCode() >= 400 && http.getStatusCode() <= 599 ? http.getStatusCode() : 500;
+      if (status < 500) {
+        error(
+            ctx.response(),
+            status,
+            http.getPayload() != null ? http.getPayload() : String.valueOf(http.getMessage()));
+        return;
+      }
+    } else if (err instanceof ReplyException reply) {
       int code = reply.failureCode();
       switch (reply.failureType()) {
         case NO_HANDLERS -> status = 503;

@@ -21,6 +21,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -223,7 +224,12 @@ public final class HttpVerticle extends VerticleBase {
       if (line.length() > 0) {
         line.append(" <- ");
       }
-      line.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+      // An HttpException's message is its status's reason; what went wrong is its payload.
+      String message =
+          t instanceof HttpException http && http.getPayload() != null
+              ? http.getPayload()
+              : t.getMessage();
+      line.append(t.getClass().getSimpleName()).append(": ").append(message);
     }
     return line.toString();
   }
