@@ -28,6 +28,16 @@ if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
   exit 2
 fi
 
+# example:start
+# BENCH=example: the example's own benchmark instead, POST /work on H2 and PostgreSQL against a bare
+# Vert.x service with the same pool and insert (ROUNDS default 5, DURATION default 8; it starts a
+# PostgreSQL server of its own, from Debian's postgresql package, as the tests do).
+if [ "${BENCH:-}" = example ]; then
+  exec java -cp target/service.jar:target/test-classes "$pkg.example.WorkBenchmark" \
+    "${ROUNDS:-5}" "${DURATION:-8}"
+fi
+# example:end
+
 out="bench/results/bench-$(date -u +%Y%m%dT%H%M%SZ).json"
 java -cp target/service.jar:target/test-classes "$pkg.Benchmark" \
   "${ROUNDS:-3}" "${DURATION:-10}" "$out" "${INSTANCES:-1}"

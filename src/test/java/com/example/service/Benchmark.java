@@ -277,7 +277,7 @@ public final class Benchmark {
   }
 
   /** CPU time the process has used so far, user and system, in microseconds. */
-  private static double cpuUs(long pid) {
+  public static double cpuUs(long pid) {
     return ProcessHandle.of(pid)
             .flatMap(h -> h.info().totalCpuDuration())
             .orElseThrow(() -> new IllegalStateException("no CPU time for " + pid))
@@ -736,7 +736,8 @@ public final class Benchmark {
     return m.find() ? Integer.parseInt(m.group(1)) : 0;
   }
 
-  private static double number(String text, String regex) {
+  /** The first group of {@code regex}'s first match in {@code text}, as a number. */
+  public static double number(String text, String regex) {
     Matcher m = Pattern.compile(regex).matcher(text);
     if (!m.find()) {
       throw new IllegalStateException("no " + regex + " in:\n" + text);
@@ -745,7 +746,7 @@ public final class Benchmark {
   }
 
   /** A wrk latency percentile line, e.g. {@code 99% 4.21ms}, in milliseconds. */
-  private static double latencyMs(String text, String percentile) {
+  public static double latencyMs(String text, String percentile) {
     Matcher m = Pattern.compile(percentile + "\\s+([\\d.]+)(us|ms|s)").matcher(text);
     if (!m.find()) {
       throw new IllegalStateException("no " + percentile + " in:\n" + text);

@@ -76,7 +76,7 @@ public final class ServiceProcess implements AutoCloseable {
   }
 
   /** Where the build put the compiled test classes. */
-  static Path testClasses() {
+  public static Path testClasses() {
     return Path.of(System.getProperty("test.classes", "target/test-classes"));
   }
 
@@ -94,7 +94,7 @@ public final class ServiceProcess implements AutoCloseable {
    * Starts {@code launcher... java args...}; the launcher (e.g. {@code taskset -c 1}) must exec
    * java, so that signals reach it.
    */
-  static ServiceProcess java(
+  public static ServiceProcess java(
       List<String> launcher, List<String> args, Path dir, Map<String, String> env)
       throws IOException {
     return java(launcher, args, dir, env, null);
