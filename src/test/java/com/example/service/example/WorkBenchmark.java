@@ -33,7 +33,8 @@ public final class WorkBenchmark {
   private final boolean pin = Runtime.getRuntime().availableProcessors() >= 2;
   private int run;
 
-  private record Run(double rps, double p50Ms, double p99Ms, double cpuUsPerRequest) {}
+  private record Run(
+      double rps, double p50Ms, double p99Ms, double cpuUsPerRequest, double switchesPerRequest) {}
 
   private WorkBenchmark(int seconds, Postgres postgres) throws Exception {
     this.seconds = seconds;
@@ -72,13 +73,16 @@ public final class WorkBenchmark {
           .append(
               "\n\n| database | template req/s | baseline req/s | template p50 / p99 ms |"
                   + " baseline p50 / p99 ms | CPU per request, template / baseline"
-                  + " (median, range) | req/s, template / baseline (median, range) |\n"
-                  + "|---|---|---|---|---|---|---|\n");
+                  + " (median, range) | req/s, template / baseline (median, range) |"
+                  + " µs CPU per request, template / baseline | context switches per request,"
+                  + " template / baseline |\n"
+                  + "|---|---|---|---|---|---|---|---|---|\n");
       for (String kind : List.of("h2", "postgresql")) {
         List<Run[]> p = pairs.get(kind);
         table.append(
             String.format(
-                "| %s | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f | %s | %s |%n",
+                "| %s | %.0f | %.0f | %.2f / %.2f | %.2f / %.2f | %s | %s | %.0f / %.0f | %.2f /"
+                    + " %.2f |%n",
                 kind,
                 median(p, 0, Run::rps),
                 median(p, 1, Run::rps),
@@ -87,7 +91,11 @@ public final class WorkBenchmark {
                 median(p, 1, Run::p50Ms),
                 median(p, 1, Run::p99Ms),
                 ratios(p, Run::cpuUsPerRequest),
-                ratios(p, Run::rps)));
+                ratios(p, Run::rps),
+                median(p, 0, Run::cpuUsPerRequest),
+                median(p, 1, Run::cpuUsPerRequest),
+                median(p, 0, Run::switchesPerRequest),
+                median(p, 1, Run::switchesPerRequest)));
       }
     }
     System.out.println();
@@ -124,19 +132,45 @@ public final class WorkBenchmark {
         wrk(url, Math.max(2, seconds / 3));
       }
       double cpuBefore = Benchmark.cpuUs(p.pid());
+      long switchesBefore = contextSwitches(p.pid());
       String out = wrk(url, seconds);
       double cpu = Benchmark.cpuUs(p.pid()) - cpuBefore;
+      long switches = contextSwitches(p.pid()) - switchesBefore;
+      double requests = Benchmark.number(out, "(\\d+) requests in");
       Run r =
           new Run(
               Benchmark.number(out, "Requests/sec:\\s+([\\d.]+)"),
               Benchmark.latencyMs(out, "50%"),
               Benchmark.latencyMs(out, "99%"),
-              cpu / Benchmark.number(out, "(\\d+) requests in"));
+              cpu / requests,
+              switches / requests);
       System.out.println((template ? "template " : "baseline ") + kind + " " + r);
       p.signal("TERM");
       p.awaitExit(Duration.ofSeconds(60));
       return r;
     }
+  }
+
+  /**
+   * Context switches of all the process's threads so far: each hand-off of a request from one
+   * thread to another costs one (the thread woken), so they count the hand-offs.
+   */
+  private static long contextSwitches(long pid) throws Exception {
+    long switches = 0;
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          for (String line : Files.readAllLines(task.resolve("status"))) {
+            if (line.contains("ctxt_switches:")) {
+              switches += Long.parseLong(line.replaceAll("\\D", ""));
+            }
+          }
+        } catch (java.nio.file.NoSuchFileException ended) {
+          // a thread that ended meanwhile
+        }
+      }
+    }
+    return switches;
   }
 
   private String wrk(String url, int runSeconds) throws Exception {
