@@ -15,6 +15,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -251,6 +253,35 @@ class ExampleApplicationTest {
     assertThat(created.statusCode()).isEqualTo(201);
     assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
     assertThat(db.jobIds()).containsExactly(id(created));
+  }
+
+  @Test
+  void theUserAndPasswordKeysOverrideTheUrls(Vertx vertx) throws Exception {
+    String name = postgres.createDatabase();
+    try (Connection c = postgres.connect(name);
+        Statement s = c.createStatement()) {
+      s.execute("CREATE ROLE app LOGIN PASSWORD 'app'");
+      s.execute("GRANT ALL ON SCHEMA public TO app");
+    }
+    JsonObject json =
+        new JsonObject()
+            .put("HTTP_HOST", "127.0.0.1")
+            .put("HTTP_PORT", 0)
+            .put("DATABASE_URL", postgres.url(name).replace("postgres@", "nobody:wrong@"))
+            .put("DATABASE_USER", "app")
+            .put("DATABASE_PASSWORD", "app");
+    Service service =
+        Service.start(vertx, new ExampleApplication(), Config.from(json, keys())).await();
+    HttpResponse<String> created =
+        post("http://127.0.0.1:" + service.httpPort() + "/work", "application/json", "{\"ms\": 0}");
+    assertThat(created.statusCode()).isEqualTo(201);
+    assertThat(service.shutdown("test").await()).isEqualTo(Service.EXIT_OK);
+    // The migration ran as that user too.
+    assertThat(
+            Postgres.column(
+                postgres.connect(name),
+                "SELECT tableowner FROM pg_tables WHERE tablename = 'jobs'"))
+        .containsExactly("app");
   }
 
   @Test

@@ -2,6 +2,7 @@ package com.example.service.example;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.example.service.RawHttp;
 import com.example.service.ServiceProcess;
 import com.example.service.lifecycle.Service;
 import java.nio.file.Path;
@@ -79,6 +80,13 @@ class WorkShutdownIT {
       clients = new JobClients(service.port(), CLIENTS, 2, keyed);
       clients.start();
       clients.acked(20L * CLIENTS).get(60, TimeUnit.SECONDS);
+      // The pool's own metrics, by its name.
+      try (RawHttp metrics = new RawHttp("127.0.0.1", service.port(), 10_000)) {
+        metrics.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        assertThat(metrics.read().body())
+            .contains("vertx_pool_in_use{pool_name=\"jobs\",pool_type=\"sql\"}")
+            .contains("vertx_pool_queue_pending{pool_name=\"jobs\",pool_type=\"sql\"}");
+      }
       service.signal("TERM");
       status = service.awaitExit(Duration.ofSeconds(40));
       clients.stop();
