@@ -29,6 +29,9 @@ public final class ExampleApplication implements Application {
   /** How long readiness waits for the database to answer. */
   private static final long PING_TIMEOUT_MS = 1000;
 
+  /** Made by {@link #components}, asked by the routes and readiness. */
+  private JobStore store;
+
   @Override
   public List<Config.Key<?>> keys() {
     return List.of(
@@ -37,9 +40,6 @@ public final class ExampleApplication implements Application {
         Database.DATABASE_PASSWORD,
         Database.DATABASE_POOL_SIZE);
   }
-
-  /** Made by {@link #components}, asked by the routes and readiness. */
-  private JobStore store;
 
   /** The store first, so that it stops last: after the worker has committed its jobs. */
   @Override

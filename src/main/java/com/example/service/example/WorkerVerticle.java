@@ -7,7 +7,6 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.handler.HttpException;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -95,6 +94,6 @@ public final class WorkerVerticle extends VerticleBase {
   /** Finishes the jobs in progress; the lifecycle bounds how long that may take. */
   @Override
   public Future<?> stop() {
-    return Future.join(List.copyOf(jobs.values().stream().map(j -> j.done.future()).toList()));
+    return Future.join(jobs.values().stream().map(j -> j.done.future()).toList());
   }
 }
