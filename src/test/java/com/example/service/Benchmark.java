@@ -795,7 +795,8 @@ public final class Benchmark {
     return median(values);
   }
 
-  private static double median(List<Double> values) {
+  /** The median of {@code values}. */
+  public static double median(List<Double> values) {
     List<Double> sorted = new ArrayList<>(values);
     Collections.sort(sorted);
     int n = sorted.size();

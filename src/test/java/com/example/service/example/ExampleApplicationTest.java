@@ -73,17 +73,23 @@ class ExampleApplicationTest {
   }
 
   private Service start(Vertx vertx, TestDatabase db) {
-    JsonObject json =
-        new JsonObject()
-            .put("HTTP_HOST", "127.0.0.1")
-            .put("HTTP_PORT", 0)
-            .put("HTTP_INSTANCES", 2)
-            .put("SHUTDOWN_DELAY_MS", 0)
-            .put("SHUTDOWN_TIMEOUT_MS", 5000)
-            .put("SHUTDOWN_IDLE_MS", 200)
-            .put("HTTP_MAX_BODY_BYTES", 64)
-            .put("DATABASE_URL", db.url());
+    return start(vertx, config(db));
+  }
+
+  private static Service start(Vertx vertx, JsonObject json) {
     return Service.start(vertx, new ExampleApplication(), Config.from(json, keys())).await();
+  }
+
+  private static JsonObject config(TestDatabase db) {
+    return new JsonObject()
+        .put("HTTP_HOST", "127.0.0.1")
+        .put("HTTP_PORT", 0)
+        .put("HTTP_INSTANCES", 2)
+        .put("SHUTDOWN_DELAY_MS", 0)
+        .put("SHUTDOWN_TIMEOUT_MS", 5000)
+        .put("SHUTDOWN_IDLE_MS", 200)
+        .put("HTTP_MAX_BODY_BYTES", 64)
+        .put("DATABASE_URL", db.url());
   }
 
   private HttpResponse<String> get(String url) throws Exception {
@@ -263,15 +269,14 @@ class ExampleApplicationTest {
       s.execute("CREATE ROLE app LOGIN PASSWORD 'app'");
       s.execute("GRANT ALL ON SCHEMA public TO app");
     }
-    JsonObject json =
-        new JsonObject()
-            .put("HTTP_HOST", "127.0.0.1")
-            .put("HTTP_PORT", 0)
-            .put("DATABASE_URL", postgres.url(name).replace("postgres@", "nobody:wrong@"))
-            .put("DATABASE_USER", "app")
-            .put("DATABASE_PASSWORD", "app");
+    String url = postgres.url(name);
     Service service =
-        Service.start(vertx, new ExampleApplication(), Config.from(json, keys())).await();
+        start(
+            vertx,
+            config(new TestDatabase("postgresql", url, null))
+                .put("DATABASE_URL", url.replace("postgres@", "nobody:wrong@"))
+                .put("DATABASE_USER", "app")
+                .put("DATABASE_PASSWORD", "app"));
     HttpResponse<String> created =
         post("http://127.0.0.1:" + service.httpPort() + "/work", "application/json", "{\"ms\": 0}");
     assertThat(created.statusCode()).isEqualTo(201);

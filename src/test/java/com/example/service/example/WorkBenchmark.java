@@ -199,7 +199,7 @@ public final class WorkBenchmark {
     for (Run[] pair : pairs) {
       values.add(f.applyAsDouble(pair[side]));
     }
-    return median(values);
+    return Benchmark.median(values);
   }
 
   private static String ratios(List<Run[]> pairs, java.util.function.ToDoubleFunction<Run> f) {
@@ -208,13 +208,7 @@ public final class WorkBenchmark {
       ratios.add(f.applyAsDouble(pair[0]) / f.applyAsDouble(pair[1]));
     }
     return String.format(
-        "%.2f (%.2f–%.2f)", median(ratios), Collections.min(ratios), Collections.max(ratios));
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    Collections.sort(sorted);
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        "%.2f (%.2f–%.2f)",
+        Benchmark.median(ratios), Collections.min(ratios), Collections.max(ratios));
   }
 }

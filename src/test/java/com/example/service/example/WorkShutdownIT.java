@@ -130,18 +130,8 @@ class WorkShutdownIT {
     assertThat(keys).hasSize(8);
     assertThat(db.jobIds()).as("jobs committed after their 503").isEmpty();
 
-    Map<String, String> first;
-    Map<String, String> second;
-    try (ServiceProcess service = start(db, Map.of())) {
-      first = clients.resend(service.port(), keys);
-      service.signal("TERM");
-      assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(Service.EXIT_OK);
-    }
-    try (ServiceProcess service = start(db, Map.of())) {
-      second = clients.resend(service.port(), keys);
-      service.signal("TERM");
-      assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(Service.EXIT_OK);
-    }
+    Map<String, String> first = resendAfterRestart(db, clients, keys);
+    Map<String, String> second = resendAfterRestart(db, clients, keys);
     List<String> committed = db.jobIds();
     System.out.printf(
         "work shutdown result: deadline, %s, 8 jobs of 5000 ms, SHUTDOWN_TIMEOUT_MS=1000: answered"
@@ -180,12 +170,7 @@ class WorkShutdownIT {
 
     // The clients retry what got no answer: a job committed just before the kill is answered now.
     Set<String> keys = clients.unanswered();
-    Map<String, String> retried;
-    try (ServiceProcess service = start(db, Map.of())) {
-      retried = clients.resend(service.port(), keys);
-      service.signal("TERM");
-      assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(Service.EXIT_OK);
-    }
+    Map<String, String> retried = resendAfterRestart(db, clients, keys);
     List<String> committed = db.jobIds();
     Set<String> told = new HashSet<>(clients.ackedIds());
     told.addAll(retried.values());
@@ -196,6 +181,20 @@ class WorkShutdownIT {
     assertThat(retried).hasSize(keys.size());
     assertThat(Postgres.repeated(committed)).isEmpty();
     assertThat(new HashSet<>(committed)).isEqualTo(told);
+  }
+
+  /**
+   * Starts the service on {@code db} again, has the clients resend the requests of {@code keys}
+   * with their keys, and stops it cleanly; returns the id each got.
+   */
+  private Map<String, String> resendAfterRestart(
+      TestDatabase db, JobClients clients, Set<String> keys) throws Exception {
+    try (ServiceProcess service = start(db, Map.of())) {
+      Map<String, String> ids = clients.resend(service.port(), keys);
+      service.signal("TERM");
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(Service.EXIT_OK);
+      return ids;
+    }
   }
 
   /** One line per run, for the README's table: what clients were told, what is committed. */
