@@ -9,6 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -127,22 +130,36 @@ final class JobClients {
   }
 
   /**
-   * Sends the requests of {@code keys} again, with their keys, to {@code port}, one connection
-   * each; returns the id each got with a 201.
+   * Sends the requests of {@code keys} again, with their keys, to {@code port}, all at once, one
+   * connection each; returns the id each got with a 201.
    */
-  Map<String, String> resend(int port, Set<String> keys) throws IOException {
-    Map<String, String> ids = new HashMap<>();
-    for (String key : keys) {
-      try (RawHttp conn = new RawHttp("127.0.0.1", port, 30_000)) {
-        conn.write(request(key));
-        RawHttp.Response r = conn.read();
-        Matcher id = ID.matcher(r.body());
-        if (r.status() == 201 && id.find()) {
-          ids.put(key, id.group(1));
-        }
+  Map<String, String> resend(int port, Set<String> keys) throws Exception {
+    Map<String, String> ids = new ConcurrentHashMap<>();
+    ExecutorService senders = Executors.newFixedThreadPool(Math.max(1, keys.size()));
+    try {
+      List<Future<?>> sends = new ArrayList<>();
+      for (String key : keys) {
+        sends.add(
+            senders.submit(
+                () -> {
+                  try (RawHttp conn = new RawHttp("127.0.0.1", port, 30_000)) {
+                    conn.write(request(key));
+                    RawHttp.Response r = conn.read();
+                    Matcher id = ID.matcher(r.body());
+                    if (r.status() == 201 && id.find()) {
+                      ids.put(key, id.group(1));
+                    }
+                  }
+                  return null;
+                }));
       }
+      for (Future<?> send : sends) {
+        send.get();
+      }
+    } finally {
+      senders.shutdownNow();
     }
-    return ids;
+    return new HashMap<>(ids);
   }
 
   /** Completes once {@code n} requests in all have been sent. */

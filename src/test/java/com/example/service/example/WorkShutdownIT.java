@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
@@ -119,8 +121,10 @@ class WorkShutdownIT {
     try (ServiceProcess service = start(db, Map.of("SHUTDOWN_TIMEOUT_MS", "1000"))) {
       clients = new JobClients(service.port(), 8, 5000, true);
       clients.start();
-      // Each client's one request is on its way: the drain serves it until the deadline.
+      // Each client's one request is held by the service, not only sent: a connection still in the
+      // kernel's accept queue at SIGTERM is reset, and the service would have nothing to cut.
       clients.sent(8).get(30, TimeUnit.SECONDS);
+      awaitInFlight(service.port(), 8);
       service.signal("TERM");
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(Service.EXIT_INCOMPLETE);
       clients.stop();
@@ -194,6 +198,27 @@ class WorkShutdownIT {
       service.signal("TERM");
       assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(Service.EXIT_OK);
       return ids;
+    }
+  }
+
+  /**
+   * Waits until the service counts {@code n} requests in flight besides the scrape that asks (it is
+   * one of them).
+   */
+  private static void awaitInFlight(int port, int n) throws Exception {
+    Pattern gauge = Pattern.compile("(?m)^service_http_requests_in_flight (\\S+)$");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try (RawHttp metrics = new RawHttp("127.0.0.1", port, 10_000)) {
+        metrics.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        Matcher m = gauge.matcher(metrics.read().body());
+        assertThat(m.find()).as("the in-flight gauge").isTrue();
+        if (Double.parseDouble(m.group(1)) - 1 >= n) {
+          return;
+        }
+      }
+      assertThat(System.nanoTime()).as("%d requests in flight in time", n).isLessThan(deadline);
+      Thread.onSpinWait();
     }
   }
 
