@@ -70,7 +70,12 @@ final class LoopDrain {
     LISTENER_CLOSED,
     /** The socket is closed: held requests run, every response closes its connection. */
     RELEASED,
-    /** The deadline passed: what is left was answered 503 or cut. */
+    /**
+     * The deadline passed: requests are held until the socket is really closed, since a 503 tells
+     * its client to reconnect.
+     */
+    ABORTING,
+    /** The deadline passed and the socket is closed: what is left was answered 503 or cut. */
     ABORTED
   }
 
@@ -157,7 +162,7 @@ final class LoopDrain {
 
   /** Whether a request that arrives now is held. */
   boolean holds() {
-    return phase == Phase.HOLDING || phase == Phase.LISTENER_CLOSED;
+    return phase == Phase.HOLDING || phase == Phase.LISTENER_CLOSED || phase == Phase.ABORTING;
   }
 
   /** How long a closing HTTP/2 connection's streams may take. */
@@ -221,10 +226,12 @@ final class LoopDrain {
                 abortAt.cancel();
                 return Future.succeededFuture();
               }
-              abort();
-              return connections
-                  .settle()
-                  .timeout(deadline.untilMs(deadline.abortedMs()), MILLISECONDS);
+              return abort()
+                  .compose(
+                      aborted ->
+                          connections
+                              .settle()
+                              .timeout(deadline.untilMs(deadline.abortedMs()), MILLISECONDS));
             })
         .transform(v -> Future.succeededFuture());
   }
@@ -289,12 +296,27 @@ final class LoopDrain {
     return Future.succeededFuture();
   }
 
-  private void abort() {
+  /**
+   * At the deadline: stops accepting if this loop still did and, once the socket is closed (or the
+   * time for aborted responses is up), answers what is left 503 or cuts it.
+   */
+  private Future<Void> abort() {
     boolean listening = phase == Phase.HOLDING;
-    phase = Phase.ABORTED;
+    phase = Phase.ABORTING;
     if (listening) {
-      shared.stopAccepting(deadline.untilMs(deadline.abortedMs()), last -> {});
+      shared.stopAccepting(deadline.untilMs(deadline.abortedMs()), last -> closedSocket = last);
+      if (closedSocket) {
+        shared.listenerClosed(vertx);
+      }
     }
-    connections.abort();
+    return released
+        .future()
+        .timeout(deadline.untilMs(deadline.abortedMs()), MILLISECONDS)
+        .transform(
+            closed -> {
+              phase = Phase.ABORTED;
+              connections.abort();
+              return Future.succeededFuture();
+            });
   }
 }
