@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Where a /hello request's CPU goes: the template (the tests' TestMain) and bare Vert.x
+# (BaselineMain) under the same wrk load, one event loop pinned to core 1 and wrk to core 0, each
+# recorded by Java Flight Recorder sampling every millisecond after a warm-up. Prints each server's
+# CPU time per request (from /proc) and, per million requests, the samples of the template's own
+# frames (inclusive) and of the frames whose share differs most between the two (self). Run it after
+# the README's build command; DURATION (seconds, default 20) is the measured run, and KEEP=1 keeps
+# the recordings (the script says where) for `jfr print` or JDK Mission Control.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v taskset >/dev/null || missing+=(util-linux)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
+if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
+  echo "build first: ./mvnw -q package -DskipTests" >&2
+  exit 2
+fi
+duration=${DURATION:-20}
+out=$(mktemp -d)
+if [ -n "${KEEP:-}" ]; then
+  echo "recordings: $out" >&2
+else
+  trap 'rm -rf "$out"' EXIT
+fi
+java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+# The JDK's "profile" settings, with execution samples every millisecond instead of every 10.
+sed 's:\(control="method-sampling-java-interval">\)[^<]*<:\11 ms<:' \
+  "$java_home/lib/jfr/profile.jfc" >"$out/sample.jfc"
+
+# profile NAME MAIN PORT: prints "NAME REQUESTS CPU_TICKS" and leaves $out/NAME.jfr
+profile() {
+  local name=$1 main=$2 port=$3
+  # DebugNonSafepoints: without it, a sample lands on the frame of the nearest safepoint, often
+  # another method once the JIT has inlined. Recorded from the start: JFR started later would
+  # deoptimize the warmed-up code as it instruments it.
+  CONFIG_PATH=src/test/resources/test-config.json HTTP_HOST=127.0.0.1 HTTP_PORT=$port \
+    HTTP_INSTANCES=1 taskset -c 1 java -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints \
+    -XX:StartFlightRecording=settings="$out/sample.jfc",maxage=1m \
+    -cp target/service.jar:target/test-classes "$pkg.$main" >"$out/$name.log" 2>&1 &
+  local pid=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$port/hello"; do
+    kill -0 $pid 2>/dev/null || { cat "$out/$name.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  # Four warm-up runs: fewer leave the JIT compiling through the measured run. The measured
+  # recording is a second one, over the same events.
+  for _ in 1 2 3 4; do taskset -c 0 wrk -t1 -c32 -d2s "http://127.0.0.1:$port/hello" >/dev/null; done
+  jcmd $pid JFR.start name=measured settings="$out/sample.jfc" >/dev/null
+  local t0 t1
+  t0=$(awk '{print $14+$15}' /proc/$pid/stat)
+  taskset -c 0 wrk -t1 -c32 -d"${duration}s" "http://127.0.0.1:$port/hello" >"$out/$name.wrk"
+  t1=$(awk '{print $14+$15}' /proc/$pid/stat)
+  jcmd $pid JFR.stop name=measured filename="$out/$name.jfr" >/dev/null
+  kill -TERM $pid
+  wait $pid || true
+  echo "$name $(awk '/requests in/{print $1}' "$out/$name.wrk") $((t1 - t0))"
+}
+
+{
+  profile template TestMain 18480
+  profile baseline BaselineMain 18481
+} >"$out/runs.txt"
+/usr/bin/python3 - "$out" "$pkg" "$(getconf CLK_TCK)" <<'EOF'
+import collections, json, subprocess, sys
+out, pkg, hz = sys.argv[1], sys.argv[2].replace('.', '/'), int(sys.argv[3])
+runs = {n: (int(r), int(t)) for n, r, t in (l.split() for l in open(f'{out}/runs.txt'))}
+def frames(name):
+    text = subprocess.run(['jfr', 'print', '--json', '--events', 'jdk.ExecutionSample',
+                           f'{out}/{name}.jfr'], capture_output=True, text=True, check=True).stdout
+    own, top = collections.Counter(), collections.Counter()
+    for e in json.loads(text)['recording']['events']:
+        st = e['values']['stackTrace']
+        if not st:
+            continue
+        names = [f['method']['type']['name'] + '.' + f['method']['name'] for f in st['frames']]
+        top[names[0]] += 1
+        for n in set(names):
+            if n.startswith(pkg + '/lifecycle'):
+                own[n] += 1
+    return own, top
+per = lambda c, n: {k: v * 1e6 / runs[n][0] for k, v in c.items()}
+(t_own, t_top), (_, b_top) = frames('template'), frames('baseline')
+for n, (req, ticks) in runs.items():
+    print(f'{n}: {req} requests, {ticks * 1e6 / hz / req:.2f} µs of server CPU per request')
+print('\nthe template\'s own frames, inclusive: samples per million requests')
+for k, v in sorted(per(t_own, 'template').items(), key=lambda kv: -kv[1])[:15]:
+    print(f'{v:8.0f}  {k.replace("/", ".")}')
+t, b = per(t_top, 'template'), per(b_top, 'baseline')
+print('\nself frames, template vs bare Vert.x, samples per million requests: largest differences')
+for k in sorted(set(t) | set(b), key=lambda k: -(t.get(k, 0) - b.get(k, 0)))[:15]:
+    print(f'{t.get(k, 0):8.0f} {b.get(k, 0):8.0f}  {k.replace("/", ".")}')
+EOF
