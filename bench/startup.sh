@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Start → first 200, whole process (exec to the first answered GET, polled every 5 ms), median of
+# ROUNDS (default 7), the variants alternating round by round:
+#   - what the machinery costs: the tests' TestMain (the lifecycle, no database) against bare Vert.x
+#     (BaselineMain), both from the jar and the test classes, on the default JDK;
+#   - the jar as the image runs it (`java -jar`, conf/config.json, in a scratch directory where
+#     whatever it writes under data/ goes): on the default JDK without and with the class-data-sharing archive the
+#     Dockerfile makes, and, if a JDK 25 is under /usr/lib/jvm (or JDK25=path), without and with an
+#     AOT cache (JEP 483/514, -XX:AOTCacheOutput) from the same training run (deploy/train.sh).
+# Run it after the README's build command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v curl >/dev/null || {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl
+}
+pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
+if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
+  echo "build first: ./mvnw -q package -DskipTests" >&2
+  exit 2
+fi
+rounds=${ROUNDS:-7}
+jar=$PWD/target/service.jar
+cp="$jar:$PWD/target/test-classes"
+jdk25=${JDK25:-$(compgen -G '/usr/lib/jvm/*-25-*' | head -n1 || true)}
+[ -n "$jdk25" ] && [ -x "$jdk25/bin/java" ] || jdk25=
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r conf "$work/"
+# The image's flags (Dockerfile), in every variant.
+flags=(-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError)
+
+echo "training runs (deploy/train.sh, as the image's build does)..." >&2
+deploy/train.sh "$jar" "${flags[@]}" -XX:ArchiveClassesAtExit="$work/service.jsa" \
+  -Xlog:cds=off -Xlog:cds+dynamic=off >/dev/null
+if [ -n "$jdk25" ]; then
+  PATH="$jdk25/bin:$PATH" deploy/train.sh "$jar" "${flags[@]}" \
+    -XX:AOTCacheOutput="$work/service.aot" >/dev/null
+fi
+
+# first200 NAME PATH COMMAND...: one start, in the scratch directory; appends its ms to NAME's file.
+first200() {
+  local name=$1 path=$2
+  shift 2
+  local port=18580 t0 t1 pid
+  t0=$(date +%s%N)
+  (cd "$work" && exec env --default-signal=INT,TERM HTTP_HOST=127.0.0.1 HTTP_PORT=$port \
+    HTTP_INSTANCES=1 "$@" >"$work/$name.log" 2>&1) &
+  pid=$!
+  until curl -s -o /dev/null -f "http://127.0.0.1:$port$path"; do
+    kill -0 $pid 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
+    sleep 0.005
+  done
+  t1=$(date +%s%N)
+  kill -TERM $pid
+  wait $pid || true
+  echo $(((t1 - t0) / 1000000)) >>"$work/$name.ms"
+}
+
+java17=$(command -v java)
+# The lifecycle tests' configuration: TestMain declares no database.
+tests=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}" -cp "$cp")
+for _ in $(seq "$rounds"); do
+  first200 template-machinery /hello "${tests[@]}" "$pkg.TestMain"
+  first200 bare-vertx /hello "${tests[@]}" "$pkg.BaselineMain"
+  first200 jar /health/live "$java17" "${flags[@]}" -jar "$jar"
+  first200 jar-cds /health/live "$java17" "${flags[@]}" -XX:SharedArchiveFile="$work/service.jsa" \
+    -Xlog:cds=off -jar "$jar"
+  if [ -n "$jdk25" ]; then
+    first200 jar-jdk25 /health/live "$jdk25/bin/java" "${flags[@]}" -jar "$jar"
+    first200 jar-jdk25-aot /health/live "$jdk25/bin/java" "${flags[@]}" \
+      -XX:AOTCache="$work/service.aot" -jar "$jar"
+  fi
+done
+
+median() { sort -n "$work/$1.ms" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+spread() { sort -n "$work/$1.ms" | awk 'NR==1{lo=$1} {hi=$1} END {print lo "–" hi}'; }
+echo "start → first 200, ms, median of $rounds ($(java -version 2>&1 | head -n1)${jdk25:+; JDK 25: $("$jdk25/bin/java" -version 2>&1 | head -n1)})"
+for name in template-machinery bare-vertx jar jar-cds jar-jdk25 jar-jdk25-aot; do
+  [ -f "$work/$name.ms" ] && printf '%-20s %6s  (%s)\n' "$name" "$(median $name)" "$(spread $name)"
+done
+echo "template machinery / bare Vert.x: $(awk -v a="$(median template-machinery)" -v b="$(median bare-vertx)" 'BEGIN {printf "%.2f", a / b}')"
