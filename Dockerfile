@@ -11,7 +11,8 @@ COPY conf conf
 RUN ./mvnw -B -q package -DskipTests -Dspotless.check.skip=true
 
 # ---- runtime: a JRE, a non-root user, the JVM as PID 1 ----
-FROM eclipse-temurin:17-jre
+# The jar is built for 17 (above); it runs on 25, the current LTS, for its AOT cache (below).
+FROM eclipse-temurin:25-jre
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # A numeric user, so that Kubernetes' runAsNonRoot can verify it (deploy/k8s). data/ is the one
 # directory the service may write (the root filesystem is read-only on Kubernetes): a relative
@@ -26,15 +27,15 @@ COPY deploy/train.sh /usr/local/bin/train
 # The port the healthcheck below asks; the service's own default too.
 ENV HTTP_PORT=8080
 
-# Class-data sharing: a training run (start, a GET of each training path, graceful SIGTERM) records
-# the classes the service loads into an archive the JVM maps at start. It roughly halves the time
-# to the first answered request (docs/deploy.md). Every path must answer 2xx or the build fails;
-# add GET paths of your own routes to train on them too.
+# The AOT cache (JEP 483/514/515): a training run (start, a GET of each training path, graceful
+# SIGTERM) records the classes the service loads and links, and the methods' profiles, into a cache
+# the JVM maps at start. It starts the jar in well under half the time, and sooner than JDK 17's
+# class-data-sharing archive (docs/deploy.md). Every path must answer 2xx or the build fails; add
+# GET paths of your own routes to train on them too.
 ARG TRAINING_PATHS="/health/live /health/ready /metrics"
 RUN TRAINING_PATHS="$TRAINING_PATHS" train /app/service.jar -XX:MaxRAMPercentage=75 \
-        -XX:+ExitOnOutOfMemoryError -XX:ArchiveClassesAtExit=/app/service.jsa \
-        -Xlog:cds=off -Xlog:cds+dynamic=off \
-    && test -s /app/service.jsa
+        -XX:+ExitOnOutOfMemoryError -XX:AOTCacheOutput=/app/service.aot \
+    && test -s /app/service.aot
 
 USER 10001:10001
 EXPOSE 8080
@@ -49,4 +50,4 @@ HEALTHCHECK --interval=2s --timeout=2s --retries=3 \
 # Container-aware heap, and die on OOM rather than limp (the orchestrator restarts us). Flags here,
 # not in JAVA_TOOL_OPTIONS, whose "Picked up" line would be the one log line that is not JSON.
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", \
-            "-XX:SharedArchiveFile=/app/service.jsa", "-jar", "/app/service.jar"]
+            "-XX:AOTCache=/app/service.aot", "-jar", "/app/service.jar"]
