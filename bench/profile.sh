@@ -9,19 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v taskset >/dev/null || missing+=(util-linux)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
-pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
-if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
-  echo "build first: ./mvnw -q package -DskipTests" >&2
-  exit 2
-fi
+. bench/lib.sh
+needs wrk=wrk taskset=util-linux curl=curl
 duration=${DURATION:-20}
 out=$(mktemp -d)
 if [ -n "${KEEP:-}" ]; then

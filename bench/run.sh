@@ -11,22 +11,9 @@ cd "$(dirname "$0")/.."
 # wrk and taskset for throughput, h2load (nghttp2-client) for HTTP/2; curl and Python requests (run by Debian's /usr/bin/python3) for
 # the real-client table, beside the machine's Node. Go's client runs too if Go is installed
 # (apt-get install golang-go).
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v taskset >/dev/null || missing+=(util-linux)
-command -v h2load >/dev/null || missing+=(nghttp2-client)
-command -v curl >/dev/null || missing+=(curl)
-/usr/bin/python3 -c 'import requests' 2>/dev/null || missing+=(python3-requests)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
-# The package Main is in: these scripts keep working after the package is renamed.
-pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
-if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
-  echo "build first: ./mvnw -q package -DskipTests" >&2
-  exit 2
-fi
+. bench/lib.sh
+/usr/bin/python3 -c 'import requests' 2>/dev/null || PACKAGES=python3-requests
+needs wrk=wrk taskset=util-linux h2load=nghttp2-client curl=curl
 
 # example:start
 # BENCH=example: the example's own benchmark instead, POST /work on H2 and PostgreSQL against a bare

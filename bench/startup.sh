@@ -11,15 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v curl >/dev/null || {
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl
-}
-pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
-if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
-  echo "build first: ./mvnw -q package -DskipTests" >&2
-  exit 2
-fi
+. bench/lib.sh
+needs curl=curl
 rounds=${ROUNDS:-7}
 jar=$PWD/target/service.jar
 cp="$jar:$PWD/target/test-classes"
