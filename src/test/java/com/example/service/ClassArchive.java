@@ -15,8 +15,8 @@ import java.util.stream.Stream;
  * An AppCDS archive of the classes the service loads, for the process tests: made once per test JVM
  * by a training run (start, one request, SIGTERM), then used by every {@link ServiceProcess}
  * started with {@link ServiceProcess#start}. It halves a start here (about 1.35 s to 0.6 s), and
- * the suite starts the service about a hundred times. The image does the same with its own archive
- * (Dockerfile). JDK 17 archives classes from jars only, so the test classes are jarred first.
+ * the suite starts the service about a hundred times. The image does the same with JDK 25's AOT
+ * cache (Dockerfile). JDK 17 archives classes from jars only, so the test classes are jarred first.
  */
 final class ClassArchive {
 
