@@ -272,7 +272,12 @@ final class LoopDrain {
     }
     phase = Phase.LISTENER_CLOSED;
     connections.listenerClosing();
-    shared.stopAccepting(deadline.untilMs(deadline.componentsMs()), last -> closedSocket = last);
+    stopAccepting(deadline.untilMs(deadline.componentsMs()));
+  }
+
+  /** Leaves the acceptor's rotation; the last loop to leave has the socket closed. */
+  private void stopAccepting(long graceMs) {
+    shared.stopAccepting(graceMs, last -> closedSocket = last);
     if (closedSocket) {
       // The acceptor thread closes the socket; the kernel says when it no longer listens.
       shared.listenerClosed(vertx);
@@ -304,10 +309,7 @@ final class LoopDrain {
     boolean listening = phase == Phase.HOLDING;
     phase = Phase.ABORTING;
     if (listening) {
-      shared.stopAccepting(deadline.untilMs(deadline.abortedMs()), last -> closedSocket = last);
-      if (closedSocket) {
-        shared.listenerClosed(vertx);
-      }
+      stopAccepting(deadline.untilMs(deadline.abortedMs()));
     }
     return released
         .future()
