@@ -13,7 +13,6 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
-import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.logging.Level;
 
@@ -44,6 +43,33 @@ final class ConnectionGuard {
   record Settings(
       HttpServerOptions server, HttpLimits limits, ClientErrors errors, Http2Switch http2) {}
 
+  /** What a guard tells its connection's owner, on the connection's loop. */
+  interface Events {
+    /**
+     * A response (not a 1xx, not a 101) has been written whole: its last part is queued on the
+     * channel. Vert.x answers one request at a time, so it is the oldest request's.
+     */
+    void responseEnded();
+
+    /**
+     * The guard closed the connection with {@code requests} unanswered: read but not answered, or
+     * answered but not sent.
+     */
+    void lost(int requests);
+
+    /**
+     * The client sent the HTTP/2 preface ({@code upgrade} null) or an h2c upgrade request, whose
+     * 101 is written: hand the pipeline to {@link Settings#http2}.
+     */
+    void http2(Http2Switch.Upgrade upgrade);
+
+    /**
+     * An upgraded connection (a WebSocket) has closed: Vert.x no longer tells the HTTP connection's
+     * close handler, whose place the WebSocket's took.
+     */
+    void upgradedClosed();
+  }
+
   private final Settings settings;
   private final Channel channel;
   private final Http1State state;
@@ -64,31 +90,14 @@ final class ConnectionGuard {
   /**
    * Puts a guard in front of a connection Vert.x has just accepted; call it from the server's
    * connection handler, before the connection has read anything.
-   *
-   * @param onLost told how many requests went unanswered when the guard closed the connection: read
-   *     but not answered, or answered but not sent
-   * @param onHttp2 the client sent the HTTP/2 preface (null) or an h2c upgrade request, whose 101
-   *     is written: hand the pipeline to {@link Settings#http2}
-   * @param onUpgradedClose an upgraded connection (a WebSocket) has closed
    */
-  static ConnectionGuard install(
-      HttpConnection connection,
-      Settings settings,
-      IntConsumer onLost,
-      Consumer<Http2Switch.Upgrade> onHttp2,
-      Runnable onUpgradedClose) {
-    return install(
-        Internals.pipeline(connection).pipeline(), settings, onLost, onHttp2, onUpgradedClose);
+  static ConnectionGuard install(HttpConnection connection, Settings settings, Events events) {
+    return install(Internals.pipeline(connection).pipeline(), settings, events);
   }
 
   /** As above, on a pipeline with Vert.x's HTTP/1 handlers. */
-  static ConnectionGuard install(
-      ChannelPipeline pipeline,
-      Settings settings,
-      IntConsumer onLost,
-      Consumer<Http2Switch.Upgrade> onHttp2,
-      Runnable onUpgradedClose) {
-    ConnectionGuard guard = new ConnectionGuard(settings, pipeline.channel(), onLost);
+  static ConnectionGuard install(ChannelPipeline pipeline, Settings settings, Events events) {
+    ConnectionGuard guard = new ConnectionGuard(settings, pipeline.channel(), events::lost);
     Http2Switch http2 = settings.http2();
     Http1Decoder decoder =
         new Http1Decoder(
@@ -96,7 +105,7 @@ final class ConnectionGuard {
             guard.state,
             settings.limits(),
             http2,
-            onHttp2,
+            events::http2,
             guard.close::closing,
             guard.close::discard);
     ProtocolSniffer sniffer =
@@ -112,11 +121,11 @@ final class ConnectionGuard {
               public void http2() {
                 // Timers off, then the pipeline is HTTP/2's, without the HTTP/1 decoder.
                 guard.state.read(Reading.REJECTED, false);
-                onHttp2.accept(null);
+                events.http2(null);
                 pipeline.remove(decoder);
               }
             });
-    ResponseWatch watch = new ResponseWatch(guard.state, guard.close, guard.stall, onUpgradedClose);
+    ResponseWatch watch = new ResponseWatch(guard.state, guard.close, guard.stall, events);
     pipeline.replace(Internals.DECODER, Internals.DECODER, decoder);
     pipeline.addBefore(Internals.DECODER, ProtocolSniffer.NAME, sniffer);
     pipeline.addAfter(Internals.ENCODER, ResponseWatch.NAME, watch);

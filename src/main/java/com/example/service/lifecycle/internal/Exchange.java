@@ -15,9 +15,6 @@ final class Exchange {
   /** HTTP/2: the request's stream. */
   final int streamId;
 
-  /** HTTP/2: the response has ended, and its stream has not closed yet. */
-  boolean flushing;
-
   /** Made only when a drain waits on it: the hot path allocates no promise. */
   private Promise<Void> done;
 

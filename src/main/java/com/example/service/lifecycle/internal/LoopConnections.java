@@ -74,11 +74,35 @@ public final class LoopConnections implements Handler<RoutingContext> {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
       // served.
       Http2Switch.timeouts(connection).onIdle(() -> closeWhenIdle(conn));
-      conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::flushed);
+      conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::streamClosed);
     } else {
       conn.guard =
           ConnectionGuard.install(
-              connection, guard, this::lost, upgrade -> toHttp2(conn, upgrade), () -> closed(conn));
+              connection,
+              guard,
+              new ConnectionGuard.Events() {
+                @Override
+                public void responseEnded() {
+                  if (!conn.exchanges.isEmpty()) {
+                    ended(conn.exchanges.get(0), true);
+                  }
+                }
+
+                @Override
+                public void lost(int requests) {
+                  LoopConnections.this.lost(requests);
+                }
+
+                @Override
+                public void http2(Http2Switch.Upgrade upgrade) {
+                  toHttp2(conn, upgrade);
+                }
+
+                @Override
+                public void upgradedClosed() {
+                  closed(conn);
+                }
+              });
       shared.accepted(conn.guard.channel());
     }
     connections.put(connection, conn);
@@ -129,10 +153,14 @@ public final class LoopConnections implements Handler<RoutingContext> {
       held.add(exchange);
     }
     shared.requestStarted();
-    // Whether the response ended, not the end handler's outcome: Vert.x 5.0 closes an HTTP/2
-    // stream whose last frame is flushed at once inside end(), and fires its close handler first,
-    // so a response sent whole would count as "connection closed".
-    ctx.addEndHandler(ar -> ended(exchange, ctx.response().ended()));
+    // An exchange ends with its HTTP/1 response (its guard tells) or its HTTP/2 stream, and with
+    // its connection: nothing per request in vertx-web's end handlers, which a route's own
+    // response().endHandler would replace.
+    if (conn.http2 && !conn.streams.track(exchange.streamId, exchange)) {
+      // Not seen: Vert.x routes a stream as its HEADERS are read. Were it closed already, the
+      // response's close would still call vertx-web's end handlers.
+      ctx.addEndHandler(ar -> ended(exchange, ctx.response().ended()));
+    }
     // Held first: a connection turning busy may make the loop quiet and close its listener.
     if (!conn.http2) {
       setState(conn, State.BUSY);
@@ -283,18 +311,6 @@ public final class LoopConnections implements Handler<RoutingContext> {
 
   private void ended(Exchange exchange, boolean succeeded) {
     TrackedConnection conn = exchange.conn;
-    if (exchange.flushing) {
-      return; // settled once its stream closes: flushed
-    }
-    if (succeeded
-        && conn.http2
-        && !exchange.aborted
-        && conn.streams.pending(exchange.streamId, exchange)) {
-      // Ended, but its last bytes may wait on the client's flow-control window: it counts as
-      // answered once they have left, and as aborted if they never do.
-      exchange.flushing = true;
-      return;
-    }
     if (!conn.exchanges.remove(exchange)) {
       return; // settled by its connection's close already
     }
@@ -337,14 +353,18 @@ public final class LoopConnections implements Handler<RoutingContext> {
     drain.checkQuiet();
   }
 
-  /** An HTTP/2 response's stream has closed: its last bytes left ({@code out}), or never will. */
-  private void flushed(Exchange exchange, boolean out) {
-    exchange.flushing = false;
-    if (!out && drain.phase() != Phase.SERVING && !exchange.aborted) {
+  /**
+   * An HTTP/2 request's stream has closed: its response's last bytes left ({@code out}), or never
+   * will, or it was never answered (the client reset the stream, or the connection went).
+   */
+  private void streamClosed(Exchange exchange, boolean out) {
+    boolean answered = exchange.ctx.response().ended();
+    if (answered && !out && drain.phase() != Phase.SERVING && !exchange.aborted) {
+      // Ended by its route, but its last bytes waited on the client's window and never left.
       exchange.aborted = true;
       shared.countAborted(1);
     }
-    ended(exchange, out);
+    ended(exchange, answered && out);
   }
 
   private void closed(TrackedConnection conn) {
@@ -359,9 +379,14 @@ public final class LoopConnections implements Handler<RoutingContext> {
       drain.invited();
     }
     setState(conn, State.CLOSED);
-    // An upgraded connection's request has no end handler left to call: settled here.
+    // What is left never ended, or (a WebSocket) ends with its connection; on HTTP/2, a response
+    // still here waited on the client's window, and its bytes never left.
     for (Exchange exchange : List.copyOf(conn.exchanges)) {
-      ended(exchange, exchange.ctx.response().ended());
+      if (conn.http2) {
+        streamClosed(exchange, false);
+      } else {
+        ended(exchange, exchange.ctx.response().ended());
+      }
     }
     conn.closed.complete();
   }

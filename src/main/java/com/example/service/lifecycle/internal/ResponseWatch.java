@@ -12,8 +12,9 @@ import io.netty.util.ReferenceCountUtil;
 
 /**
  * Sees each HTTP/1.1 response go out, after Vert.x's encoder: where one starts and ends (for the
- * {@link Http1State}), Vert.x's closes (made graceful), and the channel's writability (for the
- * write timeout and the close that waits on the flush).
+ * {@link Http1State}, and for the connection's owner, which settles its request by it), Vert.x's
+ * closes (made graceful), and the channel's writability (for the write timeout and the close that
+ * waits on the flush).
  */
 final class ResponseWatch extends ChannelDuplexHandler {
 
@@ -23,18 +24,14 @@ final class ResponseWatch extends ChannelDuplexHandler {
   private final Http1State state;
   private final GracefulClose close;
   private final WriteStallWatch stall;
-  private final Runnable onUpgradedClose;
+  private final ConnectionGuard.Events events;
 
-  /**
-   * @param onUpgradedClose an upgraded connection (a WebSocket) has closed: Vert.x no longer tells
-   *     the HTTP connection's close handler, whose place the WebSocket's took
-   */
   ResponseWatch(
-      Http1State state, GracefulClose close, WriteStallWatch stall, Runnable onUpgradedClose) {
+      Http1State state, GracefulClose close, WriteStallWatch stall, ConnectionGuard.Events events) {
     this.state = state;
     this.close = close;
     this.stall = stall;
-    this.onUpgradedClose = onUpgradedClose;
+    this.events = events;
   }
 
   @Override
@@ -48,16 +45,21 @@ final class ResponseWatch extends ChannelDuplexHandler {
     if (msg instanceof HttpResponse response) {
       if (response.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
         state.upgraded();
-        ctx.channel().closeFuture().addListener(f -> onUpgradedClose.run());
+        ctx.channel().closeFuture().addListener(f -> events.upgradedClosed());
       } else if (response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
         state.responseStarted();
       }
     }
-    if (msg instanceof LastHttpContent && state.responseEnded() && close.closing()) {
+    boolean ended = msg instanceof LastHttpContent && state.responseEnded();
+    if (ended && close.closing()) {
       promise = promise.unvoid();
       promise.addListener(f -> close.closeIfFlushed());
     }
     ctx.write(msg, promise);
+    if (ended) {
+      // Once queued: what the owner does next (a close when flushed) must find it there.
+      events.responseEnded();
+    }
   }
 
   /**

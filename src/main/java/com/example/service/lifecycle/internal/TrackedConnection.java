@@ -60,7 +60,10 @@ final class TrackedConnection {
   /** HTTP/2, during the hold: the timer that tells it to go once no response has ended lately. */
   long goAwayTimer = -1;
 
-  /** At most two: Vert.x starts a pipelined request before the previous one's end handlers. */
+  /**
+   * HTTP/1: at most one, as its guard ends a response before Vert.x starts the next request.
+   * HTTP/2: one per stream in progress.
+   */
   final List<Exchange> exchanges = new ArrayList<>(2);
 
   State state;

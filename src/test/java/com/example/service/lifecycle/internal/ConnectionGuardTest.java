@@ -11,12 +11,17 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Vertx;
@@ -47,6 +52,7 @@ class ConnectionGuardTest {
 
   private final List<HttpObject> received = new ArrayList<>();
   private final AtomicInteger lost = new AtomicInteger();
+  private final AtomicInteger ended = new AtomicInteger();
   private final AtomicInteger passedOn = new AtomicInteger();
   private final List<String> switched = new ArrayList<>();
   private EmbeddedChannel channel;
@@ -106,9 +112,25 @@ class ConnectionGuardTest {
         ConnectionGuard.install(
             channel.pipeline(),
             new ConnectionGuard.Settings(options, limits, new ClientErrors(vertx), http2),
-            lost::addAndGet,
-            upgrade -> switched.add(upgrade == null ? "preface" : "upgrade"),
-            () -> {});
+            new ConnectionGuard.Events() {
+              @Override
+              public void responseEnded() {
+                ended.incrementAndGet();
+              }
+
+              @Override
+              public void lost(int requests) {
+                lost.addAndGet(requests);
+              }
+
+              @Override
+              public void http2(Http2Switch.Upgrade upgrade) {
+                switched.add(upgrade == null ? "preface" : "upgrade");
+              }
+
+              @Override
+              public void upgradedClosed() {}
+            });
   }
 
   private void send(String text) {
@@ -303,6 +325,25 @@ class ConnectionGuardTest {
     assertThat(written()).startsWith("HTTP/1.1 200 OK");
     assertThat(channel.isOpen()).isFalse();
     assertThat(lost).hasValue(0);
+  }
+
+  @Test
+  void eachResponseEndIsReportedOnceItsLastPartIsQueuedAndNoInterimResponseCounts() {
+    send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n");
+    app.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+    app.write(head);
+    app.write(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[3])));
+    assertThat(ended).hasValue(0);
+
+    app.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+    assertThat(ended).hasValue(1);
+    send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    respond(5, true);
+
+    assertThat(ended).hasValue(2);
+    assertThat(written()).contains("100 Continue").endsWith("\r\n\r\n\0\0\0\0\0");
   }
 
   @Test
