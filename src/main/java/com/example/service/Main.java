@@ -68,6 +68,9 @@ public final class Main {
     } catch (Exception e) {
       LOG.severe("startup failed: " + e.getMessage());
       vertx.close().timeout(1, TimeUnit.SECONDS).otherwiseEmpty().await();
+      if (metrics != null) {
+        metrics.close();
+      }
       return Service.EXIT_STARTUP_FAILED;
     }
 
@@ -75,6 +78,10 @@ public final class Main {
     String signal = signals.await();
 
     // Shutdown: drain HTTP, stop the components in reverse order, close Vert.x.
-    return service.shutdown(signal).await();
+    int status = service.shutdown(signal).await();
+    if (metrics != null) {
+      metrics.close();
+    }
+    return status;
   }
 }

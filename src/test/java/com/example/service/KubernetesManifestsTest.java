@@ -276,6 +276,7 @@ class KubernetesManifestsTest {
       running.shutdown("test").await();
     } finally {
       vertx.close().await();
+      metrics.close();
     }
   }
 

@@ -203,7 +203,7 @@ public final class Config {
   /**
    * As {@link #load(Vertx, List, String[])}, with a Vert.x instance of its own, closed again: for
    * startup, where what the configuration says decides how the service's Vert.x is made (metrics).
-   * Blocks.
+   * Blocks until the configuration is read; the instance closes in the background.
    *
    * @throws ConfigException naming the first missing or invalid key
    */
@@ -218,7 +218,8 @@ public final class Config {
     try {
       return load(vertx, keys, args).await();
     } finally {
-      vertx.close().await();
+      // Not awaited: nothing of it is used again, and its threads end while the service starts.
+      vertx.close();
     }
   }
 

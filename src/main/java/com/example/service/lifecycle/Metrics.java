@@ -2,8 +2,20 @@ package com.example.service.lifecycle;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmCompilationMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmHeapPressureMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.ext.web.Router;
@@ -12,6 +24,7 @@ import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.util.List;
 
 /**
  * Prometheus metrics at {@code GET /metrics} on the service port: Vert.x's own, from
@@ -41,6 +54,12 @@ public final class Metrics {
 
   private final PrometheusMeterRegistry registry;
 
+  /** The JVM's meters, as vertx-micrometer binds them ({@code jvmMetricsEnabled}). */
+  private List<MeterBinder> jvm = List.of();
+
+  private boolean closed;
+  private Future<Void> jvmBound = Future.succeededFuture();
+
   private Metrics(PrometheusMeterRegistry registry) {
     this.registry = registry;
   }
@@ -61,7 +80,8 @@ public final class Metrics {
     MicrometerMetricsOptions metrics =
         new MicrometerMetricsOptions()
             .setEnabled(true)
-            .setJvmMetricsEnabled(true)
+            // Bound below instead, off the way to the first request.
+            .setJvmMetricsEnabled(false)
             .addLabels(Label.HTTP_METHOD, Label.HTTP_CODE, Label.HTTP_ROUTE)
             // Without an address label (unbounded with request-reply) its handler gauges collide.
             .addDisabledMetricsCategory(MetricsDomain.EVENT_BUS);
@@ -69,10 +89,50 @@ public final class Metrics {
       // More than a default may cost on a trivial route (docs/observability.md).
       metrics.addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
     }
-    return Vertx.builder()
-        .with(options.setMetricsOptions(metrics))
-        .withMetrics(new MicrometerMetricsFactory(registry))
-        .build();
+    Vertx vertx =
+        Vertx.builder()
+            .with(options.setMetricsOptions(metrics))
+            .withMetrics(new MicrometerMetricsFactory(registry))
+            .build();
+    // The same meters vertx-micrometer would bind while making Vert.x: about 100 ms of class
+    // loading and MXBean lookups, here on a worker while the service starts; /metrics waits.
+    jvmBound = vertx.executeBlocking(this::bindJvm, false);
+    return vertx;
+  }
+
+  private synchronized Void bindJvm() {
+    if (!closed) {
+      jvm =
+          List.of(
+              new ClassLoaderMetrics(),
+              new JvmCompilationMetrics(),
+              new JvmGcMetrics(),
+              new JvmHeapPressureMetrics(),
+              new JvmInfoMetrics(),
+              new JvmMemoryMetrics(),
+              new JvmThreadMetrics(),
+              new ProcessorMetrics(),
+              new UptimeMetrics());
+      jvm.forEach(binder -> binder.bindTo(registry));
+    }
+    return null;
+  }
+
+  /**
+   * Removes the listeners the JVM's meters registered (the GC's notifications); call once the
+   * Vert.x made with {@link #vertx} has closed.
+   */
+  public synchronized void close() {
+    closed = true;
+    for (MeterBinder binder : jvm) {
+      if (binder instanceof AutoCloseable closeable) {
+        try {
+          closeable.close();
+        } catch (Exception e) {
+          // Only a listener would stay behind, in a process on its way out.
+        }
+      }
+    }
   }
 
   /** Registers the shutdown's series, read from {@code state} at each scrape. */
@@ -119,6 +179,17 @@ public final class Metrics {
 
   /** Adds {@code GET /metrics}, the Prometheus text format. */
   public void route(Router router) {
-    router.get(PATH).handler(PrometheusScrapingHandler.create(registry));
+    router
+        .get(PATH)
+        .handler(
+            ctx -> {
+              if (jvmBound.isComplete()) {
+                ctx.next();
+              } else {
+                Context context = ctx.vertx().getOrCreateContext();
+                jvmBound.onComplete(ar -> context.runOnContext(v -> ctx.next()));
+              }
+            })
+        .handler(PrometheusScrapingHandler.create(registry));
   }
 }
