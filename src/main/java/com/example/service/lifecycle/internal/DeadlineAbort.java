@@ -19,9 +19,9 @@ final class DeadlineAbort {
 
   private DeadlineAbort() {}
 
-  static void abort(TrackedConnection conn, LoopConnections loop, HttpDrain shared) {
+  static void abort(TrackedConnection conn, ConnectionStates states, HttpDrain shared) {
     if (conn.http2) {
-      abortStreams(conn, loop, shared);
+      abortStreams(conn, states, shared);
       return;
     }
     if (conn.state == State.SWITCHING) {
@@ -33,7 +33,7 @@ final class DeadlineAbort {
       cut |= exchange.ctx.response().headWritten();
     }
     if (cut) {
-      loop.setState(conn, State.CLOSING);
+      states.set(conn, State.CLOSING);
       shared.countClosedByDrain();
       conn.guard.cut();
       return;
@@ -44,12 +44,13 @@ final class DeadlineAbort {
       answer503(exchange.ctx.response());
     }
     if (conn.state == State.IDLE) {
-      loop.close(conn, false);
+      states.close(conn, false);
     }
   }
 
   /** Each stream gets its 503 or its reset; the connection closes once they are out. */
-  private static void abortStreams(TrackedConnection conn, LoopConnections loop, HttpDrain shared) {
+  private static void abortStreams(
+      TrackedConnection conn, ConnectionStates states, HttpDrain shared) {
     for (Exchange exchange : List.copyOf(conn.exchanges)) {
       exchange.aborted = true;
       shared.countAborted(1);
@@ -60,7 +61,7 @@ final class DeadlineAbort {
         answer503(response);
       }
     }
-    loop.close(conn, false);
+    states.close(conn, false);
   }
 
   private static void answer503(HttpServerResponse response) {

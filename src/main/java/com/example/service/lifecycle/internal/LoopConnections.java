@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * One event loop's connections and their requests, as its {@link LoopDrain} needs to know them:
- * each connection's {@link State}, changed in one place that also keeps the per-state counts, and
+ * each connection from accept to close (its {@link State} kept by {@link ConnectionStates}), and
  * each request from its arrival (held while the drain says so) to its settlement. What the phase
  * means for a connection is asked of the {@link LoopDrain}; this class does what it answers.
  * Everything runs on the loop, so nothing here is locked.
@@ -27,31 +27,26 @@ public final class LoopConnections implements Handler<RoutingContext> {
   /** Where {@link LongLived} finds this loop: in the data of the verticle's context. */
   public static final String KEY = "lifecycle.loop";
 
-  private final Vertx vertx;
   private final Thread thread;
   private final HttpDrain shared;
   private final ConnectionGuard.Settings guard;
   private final LoopDrain drain;
-  private final long idleMs;
+  private final ConnectionStates states;
 
   private final ConnectionAge age;
 
   private final Map<HttpConnection, TrackedConnection> connections = new HashMap<>();
 
-  /** Connections per state, indexed by ordinal: on every request's path, so no boxing. */
-  private final int[] counts = new int[State.values().length];
-
   private final List<Exchange> held = new ArrayList<>();
   private final Http2GoAway goAway;
 
   LoopConnections(Vertx vertx, HttpDrain shared, ConnectionGuard.Settings guard, LoopDrain drain) {
-    this.vertx = vertx;
     this.thread = Thread.currentThread();
     this.shared = shared;
     this.guard = guard;
     this.drain = drain;
-    this.idleMs = shared.idleGraceMs();
-    this.goAway = new Http2GoAway(vertx, drain, idleMs, conn -> close(conn, false));
+    this.states = new ConnectionStates(vertx, shared, drain);
+    this.goAway = states.goAway();
     this.age = new ConnectionAge(guard.limits().maxConnectionAge(), shared, goAway);
   }
 
@@ -73,7 +68,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     if (conn.http2) {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
       // served.
-      Http2Switch.timeouts(connection).onIdle(() -> closeWhenIdle(conn));
+      Http2Switch.timeouts(connection).onIdle(() -> states.closeWhenIdle(conn));
       conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::streamClosed);
     } else {
       conn.guard =
@@ -106,12 +101,12 @@ public final class LoopConnections implements Handler<RoutingContext> {
       shared.accepted(conn.guard.channel());
     }
     connections.put(connection, conn);
-    setState(conn, State.IDLE);
+    states.set(conn, State.IDLE);
     connection.closeHandler(v -> closed(conn));
     if (conn.http2 && drain.phase() == Phase.HOLDING) {
       goAway.onceInUse(conn);
     } else if (conn.http2 ? drain.tellsHttp2ToGo() : drain.phase() != Phase.SERVING) {
-      closeWhenIdle(conn);
+      states.closeWhenIdle(conn);
     }
   }
 
@@ -121,7 +116,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
    * client's SETTINGS have (at once for an upgrade, which carries them).
    */
   private void toHttp2(TrackedConnection conn, Http2Switch.Upgrade upgrade) {
-    setState(conn, State.SWITCHING);
+    states.set(conn, State.SWITCHING);
     guard
         .http2()
         .switchPipeline(conn.connection, upgrade, http2 -> switched(conn, http2))
@@ -132,7 +127,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
   /** The HTTP/2 connection takes the place, and the slot, of the one it switched from. */
   private void switched(TrackedConnection from, HttpConnection http2) {
     connections.remove(from.connection);
-    setState(from, State.CLOSED);
+    states.set(from, State.CLOSED);
     from.closed.complete();
     track(http2);
   }
@@ -163,7 +158,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     // Held first: a connection turning busy may make the loop quiet and close its listener.
     if (!conn.http2) {
-      setState(conn, State.BUSY);
+      states.set(conn, State.BUSY);
     }
     if (exchange.held) {
       // Its body, if any, waits in the socket until the routes run.
@@ -200,7 +195,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     for (TrackedConnection conn : connections.values()) {
       conn.exchanges.forEach(Exchange::markClose);
       if (conn.state == State.IDLE && !conn.http2) {
-        closeWhenIdle(conn);
+        states.closeWhenIdle(conn);
       }
     }
   }
@@ -218,7 +213,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       } else if (conn.http2) {
         goAway.onceInUse(conn);
       } else if (fromServing && conn.state == State.IDLE) {
-        closeWhenIdle(conn);
+        states.closeWhenIdle(conn);
       }
       for (Exchange exchange : List.copyOf(conn.exchanges)) {
         exchange.goAway();
@@ -234,7 +229,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
    * as the socket closes.
    */
   boolean quiet() {
-    if (counts[State.IDLE.ordinal()] > 0 || counts[State.SWITCHING.ordinal()] > 0) {
+    if (states.count(State.IDLE) > 0 || states.count(State.SWITCHING) > 0) {
       return false;
     }
     for (TrackedConnection conn : connections.values()) {
@@ -271,7 +266,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     for (TrackedConnection conn : List.copyOf(connections.values())) {
       if (conn.http2) {
-        closeWhenIdle(conn);
+        states.closeWhenIdle(conn);
       }
     }
   }
@@ -298,7 +293,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
   void abort() {
     held.clear();
     for (TrackedConnection conn : List.copyOf(connections.values())) {
-      DeadlineAbort.abort(conn, this, shared);
+      DeadlineAbort.abort(conn, states, shared);
     }
   }
 
@@ -339,12 +334,12 @@ public final class LoopConnections implements Handler<RoutingContext> {
           // Its client reconnects now: a drain beginning meanwhile lets that connection land.
           drain.invited();
         }
-        close(conn, true);
+        states.close(conn, true);
       } else if (conn.exchanges.isEmpty()) {
         conn.idleSince = System.nanoTime();
-        setState(conn, State.IDLE);
+        states.set(conn, State.IDLE);
         if (draining) {
-          closeWhenIdle(conn);
+          states.closeWhenIdle(conn);
         }
       }
     }
@@ -378,7 +373,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       // this loop's listener waits for that connection to land.
       drain.invited();
     }
-    setState(conn, State.CLOSED);
+    states.set(conn, State.CLOSED);
     // What is left never ended, or (a WebSocket) ends with its connection; on HTTP/2, a response
     // still here waited on the client's window, and its bytes never left.
     for (Exchange exchange : List.copyOf(conn.exchanges)) {
@@ -389,71 +384,5 @@ public final class LoopConnections implements Handler<RoutingContext> {
       }
     }
     conn.closed.complete();
-  }
-
-  /**
-   * Closes a connection once its output is out.
-   *
-   * @param afterResponse a response has just ended on it, which must reach the client
-   */
-  void close(TrackedConnection conn, boolean afterResponse) {
-    if (conn.state == State.CLOSING || conn.state == State.CLOSED) {
-      return;
-    }
-    if (conn.http2 && drain.phase() == Phase.HOLDING) {
-      // Before the state change, which may make the loop quiet: its client may reconnect now.
-      drain.invited();
-    }
-    setState(conn, State.CLOSING);
-    if (drain.phase() != Phase.SERVING) {
-      shared.countClosedByDrain();
-    }
-    if (!conn.http2) {
-      conn.guard.closeWhenFlushed(afterResponse);
-      return;
-    }
-    goAway.last(conn);
-  }
-
-  /** The one place a connection's state and the per-state counts change. */
-  void setState(TrackedConnection conn, State next) {
-    assert onLoop();
-    State previous = conn.state;
-    if (previous == next) {
-      return;
-    }
-    if (previous != null) {
-      counts[previous.ordinal()]--;
-    }
-    counts[next.ordinal()]++;
-    conn.state = next;
-    if (next == State.CLOSING || next == State.CLOSED) {
-      vertx.cancelTimer(conn.idleTimer);
-      vertx.cancelTimer(conn.goAwayTimer);
-    }
-    if (previous == State.IDLE || previous == State.SWITCHING) {
-      drain.checkQuiet();
-    }
-  }
-
-  /**
-   * Closes an HTTP/1 connection once it has been idle for the grace; starts an HTTP/2 connection's
-   * two GOAWAYs ({@link Http2GoAway}).
-   */
-  private void closeWhenIdle(TrackedConnection conn) {
-    if (conn.http2) {
-      goAway.first(conn);
-      return;
-    }
-    vertx.cancelTimer(conn.idleTimer);
-    long quietMs = (System.nanoTime() - conn.idleSince) / 1_000_000;
-    conn.idleTimer =
-        vertx.setTimer(
-            Math.max(1, idleMs - quietMs),
-            id -> {
-              if (conn.state == State.IDLE) {
-                close(conn, false);
-              }
-            });
   }
 }

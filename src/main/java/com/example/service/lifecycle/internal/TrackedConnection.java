@@ -8,9 +8,7 @@ import java.util.List;
 /** One accepted connection, as its loop's {@link LoopConnections} tracks it. */
 final class TrackedConnection {
 
-  /**
-   * Its state; {@link LoopConnections#setState} is the one place that changes it and the counts.
-   */
+  /** Its state; {@link ConnectionStates#set} is the one place that changes it and the counts. */
   enum State {
     /**
      * No request in progress: a connection a client may be reusing now. An HTTP/2 connection stays
