@@ -150,6 +150,11 @@ final class ConnectionGuard {
         || state.reading() == Reading.UPGRADED;
   }
 
+  /** How long since its last response ended, or since the accept before one. */
+  long quietNanos() {
+    return state.sinceLastResponseNanos();
+  }
+
   /** See {@link GracefulClose#closeWhenFlushed}. */
   void closeWhenFlushed(boolean afterResponse) {
     close.closeWhenFlushed(afterResponse);

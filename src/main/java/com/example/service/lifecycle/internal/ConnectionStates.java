@@ -95,7 +95,7 @@ final class ConnectionStates {
       return;
     }
     vertx.cancelTimer(conn.idleTimer);
-    long quietMs = (System.nanoTime() - conn.idleSince) / 1_000_000;
+    long quietMs = conn.guard.quietNanos() / 1_000_000;
     conn.idleTimer =
         vertx.setTimer(
             Math.max(1, idleMs - quietMs),

@@ -110,12 +110,19 @@ final class Http1State {
       return;
     }
     reading = next;
-    readingSince = now();
     if (next == Reading.REJECTED || next == Reading.UPGRADED) {
       stop();
-    } else {
+    } else if (deadline(0) != Long.MAX_VALUE) {
+      readingSince = now();
       schedule();
     }
+    // Else the app is answering: the clock is not read (once per request, on the hot path). Only a
+    // response's end, which reads it, can bound this state again, and counts from that end.
+  }
+
+  /** How long since the last response ended, or since the accept before one. */
+  long sinceLastResponseNanos() {
+    return now() - lastResponseEnd;
   }
 
   /** A request head has been read. */
@@ -166,7 +173,10 @@ final class Http1State {
 
   /** When the current state times out, or {@code Long.MAX_VALUE}: the app is answering. */
   private long deadline() {
-    long since = Math.max(readingSince, lastResponseEnd);
+    return deadline(Math.max(readingSince, lastResponseEnd));
+  }
+
+  private long deadline(long since) {
     return switch (reading) {
       case NEW -> since + headNanos;
       case AWAITING_HEAD -> open == 0 ? since + idleNanos : Long.MAX_VALUE;

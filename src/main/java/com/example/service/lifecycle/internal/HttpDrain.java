@@ -58,7 +58,6 @@ public final class HttpDrain {
   private volatile boolean draining;
 
   // Counted by every loop, read by the summary, readiness and metrics.
-  private final LongAdder inFlight = new LongAdder();
   private final LongAdder drained = new LongAdder();
   private final LongAdder aborted = new LongAdder();
   private final LongAdder closedByDrain = new LongAdder();
@@ -94,7 +93,11 @@ public final class HttpDrain {
 
   /** Requests being served or held, over every loop. */
   public long requestsInFlight() {
-    return inFlight.sum();
+    long sum = 0;
+    for (LoopDrain loop : loops) {
+      sum += loop.connections().requestsInFlight();
+    }
+    return sum;
   }
 
   /** Open connections, over every loop. */
@@ -115,14 +118,6 @@ public final class HttpDrain {
   /** Connections told to go for their age ({@code HTTP_MAX_CONNECTION_AGE_MS}). */
   public long connectionsRetired() {
     return retired.sum();
-  }
-
-  void requestStarted() {
-    inFlight.increment();
-  }
-
-  void requestEnded() {
-    inFlight.decrement();
   }
 
   void countDrained() {

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One event loop's connections and their requests, as its {@link LoopDrain} needs to know them:
@@ -38,6 +39,13 @@ public final class LoopConnections implements Handler<RoutingContext> {
   private final Map<HttpConnection, TrackedConnection> connections = new HashMap<>();
 
   private final List<Exchange> held = new ArrayList<>();
+
+  /**
+   * This loop's requests being served or held, for metrics: written only here, so an ordered store
+   * suffices, where a counter shared by every loop cost a contended atomic add per request.
+   */
+  private final AtomicInteger inFlight = new AtomicInteger();
+
   private final Http2GoAway goAway;
 
   LoopConnections(Vertx vertx, HttpDrain shared, ConnectionGuard.Settings guard, LoopDrain drain) {
@@ -147,7 +155,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     if (exchange.held) {
       held.add(exchange);
     }
-    shared.requestStarted();
+    inFlight.lazySet(inFlight.get() + 1);
     // An exchange ends with its HTTP/1 response (its guard tells) or its HTTP/2 stream, and with
     // its connection: nothing per request in vertx-web's end handlers, which a route's own
     // response().endHandler would replace.
@@ -174,6 +182,11 @@ public final class LoopConnections implements Handler<RoutingContext> {
       age.requested(conn, exchange);
     }
     ctx.next();
+  }
+
+  /** Requests being served or held on this loop; read from any thread. */
+  int requestsInFlight() {
+    return inFlight.get();
   }
 
   /** See {@link LongLived#onDrain}. */
@@ -313,7 +326,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       held.remove(exchange);
     }
     exchange.settled();
-    shared.requestEnded();
+    inFlight.lazySet(inFlight.get() - 1);
     boolean draining = drain.phase() != Phase.SERVING;
     // A stream told to go away ends with its connection: drained all the same.
     if (draining && (succeeded || exchange.toldToGo) && !exchange.aborted) {
@@ -336,7 +349,6 @@ public final class LoopConnections implements Handler<RoutingContext> {
         }
         states.close(conn, true);
       } else if (conn.exchanges.isEmpty()) {
-        conn.idleSince = System.nanoTime();
         states.set(conn, State.IDLE);
         if (draining) {
           states.closeWhenIdle(conn);

@@ -65,7 +65,6 @@ final class TrackedConnection {
   final List<Exchange> exchanges = new ArrayList<>(2);
 
   State state;
-  long idleSince = System.nanoTime();
   long idleTimer = -1;
 
   TrackedConnection(HttpConnection connection) {

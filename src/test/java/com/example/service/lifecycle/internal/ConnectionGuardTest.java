@@ -213,6 +213,21 @@ class ConnectionGuardTest {
   }
 
   @Test
+  void aPipelinedHeadStartedWhileTheAppAnswersGetsTheHeadTimeoutFromThatResponsesEnd() {
+    send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHo");
+    advance(HEAD_MS * 2); // the app takes its time: the half head waits behind its response
+    respond(5, true);
+    assertThat(written()).startsWith("HTTP/1.1 200 OK");
+
+    advance(HEAD_MS - 1);
+    assertThat(channel.isOpen()).isTrue();
+    advance(1);
+
+    assertThat(written()).startsWith("HTTP/1.1 408 Request Timeout\r\n");
+    assertThat(channel.isOpen()).isFalse();
+  }
+
+  @Test
   void aBodyThatStopsIsAnswered408AtTheBodyTimeoutFromItsHead() {
     send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n123");
     advance(BODY_MS - 1);
