@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Where a /hello request's CPU goes: the template (the tests' TestMain) and bare Vert.x
-# (BaselineMain) under the same wrk load, one event loop pinned to core 1 and wrk to core 0, each
-# recorded by Java Flight Recorder sampling every millisecond after a warm-up. Prints each server's
-# CPU time per request (from /proc) and, per million requests, the samples of the template's own
-# frames (inclusive) and of the frames whose share differs most between the two (self). Run it after
-# the README's build command; DURATION (seconds, default 20) is the measured run, and KEEP=1 keeps
-# the recordings (the script says where) for `jfr print` or JDK Mission Control.
+# (BaselineMain) under the same load (wrk; h2load over h2c with PROTOCOL=h2), one event loop pinned
+# to core 1 and the load generator to core 0, each recorded by Java Flight Recorder sampling every
+# millisecond after a warm-up. Prints each server's CPU time per request (from /proc) and, per
+# million requests, the samples of the template's own frames (inclusive) and of the frames whose
+# share differs most between the two (self). Run it after the README's build command; DURATION
+# (seconds, default 20) is the measured run, and KEEP=1 keeps the recordings (the script says where)
+# for `jfr print` or JDK Mission Control.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . bench/lib.sh
-needs wrk=wrk taskset=util-linux curl=curl
+needs wrk=wrk taskset=util-linux curl=curl h2load=nghttp2-client
 duration=${DURATION:-20}
 out=$(mktemp -d)
 if [ -n "${KEEP:-}" ]; then
@@ -24,6 +25,16 @@ sed 's:\(control="method-sampling-java-interval">\)[^<]*<:\11 ms<:' \
   "$java_home/lib/jfr/profile.jfc" >"$out/sample.jfc"
 
 # profile NAME MAIN PORT: prints "NAME REQUESTS CPU_TICKS" and leaves $out/NAME.jfr
+# load SECONDS PORT: /hello from core 0; PROTOCOL=h2 sends it over h2c (h2load, 16 connections
+# with 10 streams each, as bench/run.sh does) instead of HTTP/1.1 (wrk, 32 connections).
+load() {
+  if [ "${PROTOCOL:-http1}" = h2 ]; then
+    taskset -c 0 h2load -c16 -m10 -D "$1" "http://127.0.0.1:$2/hello"
+  else
+    taskset -c 0 wrk -t1 -c32 -d"$1s" "http://127.0.0.1:$2/hello"
+  fi
+}
+
 profile() {
   local name=$1 main=$2 port=$3
   # DebugNonSafepoints: without it, a sample lands on the frame of the nearest safepoint, often
@@ -40,16 +51,17 @@ profile() {
   done
   # Four warm-up runs: fewer leave the JIT compiling through the measured run. The measured
   # recording is a second one, over the same events.
-  for _ in 1 2 3 4; do taskset -c 0 wrk -t1 -c32 -d2s "http://127.0.0.1:$port/hello" >/dev/null; done
+  for _ in 1 2 3 4; do load 2 $port >/dev/null; done
   jcmd $pid JFR.start name=measured settings="$out/sample.jfc" >/dev/null
   local t0 t1
   t0=$(awk '{print $14+$15}' /proc/$pid/stat)
-  taskset -c 0 wrk -t1 -c32 -d"${duration}s" "http://127.0.0.1:$port/hello" >"$out/$name.wrk"
+  load "$duration" $port >"$out/$name.load"
   t1=$(awk '{print $14+$15}' /proc/$pid/stat)
   jcmd $pid JFR.stop name=measured filename="$out/$name.jfr" >/dev/null
   kill -TERM $pid
   wait $pid || true
-  echo "$name $(awk '/requests in/{print $1}' "$out/$name.wrk") $((t1 - t0))"
+  # wrk: "N requests in"; h2load: "requests: N total, N started, N done, N succeeded".
+  echo "$name $(awk '/requests in/{print $1} /^requests:/{print $8}' "$out/$name.load") $((t1 - t0))"
 }
 
 {

@@ -52,7 +52,17 @@ final class Http2Frames {
         at += n;
         continue;
       }
-      if (headerRead < HEADER_LENGTH) {
+      if (headerRead == 0 && end - at >= HEADER_LENGTH) {
+        // The usual case, a whole header at hand: three reads of the buffer, each checked for
+        // access, instead of nine.
+        events.frameBegan();
+        payloadLeft = bytes.getUnsignedMedium(at);
+        type = bytes.getUnsignedByte(at + 3);
+        flags = bytes.getUnsignedByte(at + 4);
+        headerRead = HEADER_LENGTH;
+        at += HEADER_LENGTH;
+        events.header(type, flags);
+      } else if (headerRead < HEADER_LENGTH) {
         if (headerRead == 0) {
           events.frameBegan();
         }
