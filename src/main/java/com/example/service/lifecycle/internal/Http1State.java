@@ -116,8 +116,8 @@ final class Http1State {
       readingSince = now();
       schedule();
     }
-    // Else the app is answering: the clock is not read (once per request, on the hot path). Only a
-    // response's end, which reads it, can bound this state again, and counts from that end.
+    // Else the app is answering, and the clock is not read: this runs for every request. Only a
+    // response's end, which reads the clock, can bound this state again, counting from that end.
   }
 
   /** How long since the last response ended, or since the accept before one. */
