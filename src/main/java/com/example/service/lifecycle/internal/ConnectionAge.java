@@ -45,7 +45,7 @@ final class ConnectionAge {
         || System.nanoTime() - conn.retireAtNanos < 0
         || conn.retired
         || conn.goingAway
-        || !conn.http2 && exchange.ctx.request().canUpgradeToWebSocket()) {
+        || !conn.http2 && exchange.request.canUpgradeToWebSocket()) {
       return;
     }
     conn.retired = true;

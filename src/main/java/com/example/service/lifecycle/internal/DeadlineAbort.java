@@ -30,7 +30,7 @@ final class DeadlineAbort {
     boolean cut = conn.guard.outputPending();
     for (Exchange exchange : conn.exchanges) {
       exchange.aborted = true;
-      cut |= exchange.ctx.response().headWritten();
+      cut |= exchange.response.headWritten();
     }
     if (cut) {
       states.set(conn, State.CLOSING);
@@ -41,7 +41,7 @@ final class DeadlineAbort {
     for (Exchange exchange : List.copyOf(conn.exchanges)) {
       shared.countAborted(1);
       exchange.markClose();
-      answer503(exchange.ctx.response());
+      answer503(exchange.response);
     }
     if (conn.state == State.IDLE) {
       states.close(conn, false);
@@ -54,7 +54,7 @@ final class DeadlineAbort {
     for (Exchange exchange : List.copyOf(conn.exchanges)) {
       exchange.aborted = true;
       shared.countAborted(1);
-      HttpServerResponse response = exchange.ctx.response();
+      HttpServerResponse response = exchange.response;
       if (response.headWritten()) {
         response.reset(CANCEL);
       } else {

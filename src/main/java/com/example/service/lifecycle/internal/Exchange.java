@@ -4,12 +4,13 @@ import com.example.service.lifecycle.LongLived;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.ext.web.RoutingContext;
 
 /** One request a loop tracks, settled when its response ends or its connection closes. */
 final class Exchange {
-  final RoutingContext ctx;
+  final HttpServerRequest request;
+  final HttpServerResponse response;
   final TrackedConnection conn;
 
   /** HTTP/2: the request's stream. */
@@ -29,10 +30,11 @@ final class Exchange {
   /** {@link #goingAway} has run: however the stream then ends, it was drained. */
   boolean toldToGo;
 
-  Exchange(RoutingContext ctx, TrackedConnection conn) {
-    this.ctx = ctx;
+  Exchange(HttpServerRequest request, TrackedConnection conn) {
+    this.request = request;
+    this.response = request.response();
     this.conn = conn;
-    this.streamId = conn.http2 ? ctx.request().streamId() : -1;
+    this.streamId = conn.http2 ? request.streamId() : -1;
   }
 
   /** Completes when the exchange is settled. */
@@ -55,7 +57,6 @@ final class Exchange {
    * forbids the header; its connection's GOAWAY says the same.
    */
   void markClose() {
-    HttpServerResponse response = ctx.response();
     if (!conn.http2 && !response.headWritten()) {
       response.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }

@@ -108,27 +108,31 @@ public final class HttpVerticle extends VerticleBase {
             context,
             drain,
             new ConnectionGuard.Settings(serverOptions, limits, clientErrors, http2));
-    Router router = Router.router(vertx);
-    router.route().handler(loop.connections());
-    if (options.accessLog()) {
-      router.route().handler(new AccessLog(state));
-    }
-    if (options.managementPort() < 0) {
-      Probes.route(vertx, router, state, metrics, application, config);
-    }
+    Router router = router();
     application.routes(vertx, router, config);
     answerHeadOnGetRoutes(router);
-    // Every status vertx-web may fail a request with, so none goes out as plain text and none is
-    // logged as "Unhandled exception in router" with a stack trace.
-    for (int status = 400; status < 600; status++) {
-      int code = status;
-      router.errorHandler(code, ctx -> routingError(ctx, code));
+    if (options.managementPort() < 0) {
+      // A router of their own, picked by path: no route of the application's can shadow them, and
+      // its requests walk none of their routes.
+      Router probes = router();
+      Probes.route(vertx, probes, state, metrics, application, config);
+      answerHeadOnGetRoutes(probes);
+      Set<String> paths = Probes.paths(metrics);
+      loop.connections()
+          .routes(
+              request -> {
+                String path = request.path();
+                (path != null && paths.contains(path) ? probes : router).handle(request);
+              });
+    } else {
+      loop.connections().routes(router);
     }
 
+    // The drain's tracking is the request handler, ahead of the routers, so no route can skip it.
     server
         .connectionHandler(loop.connections()::connected)
         .invalidRequestHandler(this::invalidRequest)
-        .requestHandler(router);
+        .requestHandler(loop.connections());
     String address = options.host() + ":" + options.port();
     return server
         .listen()
@@ -142,6 +146,21 @@ public final class HttpVerticle extends VerticleBase {
                 Future.failedFuture(
                     new IllegalStateException(
                         "cannot listen on " + address + ": " + err.getMessage(), err)));
+  }
+
+  /** A router with the access log, if on, and the template's JSON for every error status. */
+  private Router router() {
+    Router router = Router.router(vertx);
+    if (options.accessLog()) {
+      router.route().handler(new AccessLog(state));
+    }
+    // Every status vertx-web may fail a request with, so none goes out as plain text and none is
+    // logged as "Unhandled exception in router" with a stack trace.
+    for (int status = 400; status < 600; status++) {
+      int code = status;
+      router.errorHandler(code, ctx -> routingError(ctx, code));
+    }
+    return router;
   }
 
   /** The port the server listens on (useful when configured with port 0). */

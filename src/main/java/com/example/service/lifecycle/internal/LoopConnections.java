@@ -8,6 +8,7 @@ import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
@@ -23,7 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * means for a connection is asked of the {@link LoopDrain}; this class does what it answers.
  * Everything runs on the loop, so nothing here is locked.
  */
-public final class LoopConnections implements Handler<RoutingContext> {
+public final class LoopConnections implements Handler<HttpServerRequest> {
 
   /** Where {@link LongLived} finds this loop: in the data of the verticle's context. */
   public static final String KEY = "lifecycle.loop";
@@ -48,6 +49,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
 
   private final Http2GoAway goAway;
 
+  /** Where a request goes once tracked (and released, if held): the verticle's routes. */
+  private Handler<HttpServerRequest> routes;
+
   LoopConnections(Vertx vertx, HttpDrain shared, ConnectionGuard.Settings guard, LoopDrain drain) {
     this.thread = Thread.currentThread();
     this.shared = shared;
@@ -60,6 +64,11 @@ public final class LoopConnections implements Handler<RoutingContext> {
 
   private boolean onLoop() {
     return Thread.currentThread() == thread;
+  }
+
+  /** Sets where requests go once tracked: the server's routes. */
+  void routes(Handler<HttpServerRequest> routes) {
+    this.routes = routes;
   }
 
   /** Tracks a new connection; install with {@code server.connectionHandler(loop::connected)}. */
@@ -79,33 +88,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       Http2Switch.timeouts(connection).onIdle(() -> states.closeWhenIdle(conn));
       conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::streamClosed);
     } else {
-      conn.guard =
-          ConnectionGuard.install(
-              connection,
-              guard,
-              new ConnectionGuard.Events() {
-                @Override
-                public void responseEnded() {
-                  if (!conn.exchanges.isEmpty()) {
-                    ended(conn.exchanges.get(0), true);
-                  }
-                }
-
-                @Override
-                public void lost(int requests) {
-                  LoopConnections.this.lost(requests);
-                }
-
-                @Override
-                public void http2(Http2Switch.Upgrade upgrade) {
-                  toHttp2(conn, upgrade);
-                }
-
-                @Override
-                public void upgradedClosed() {
-                  closed(conn);
-                }
-              });
+      conn.guard = ConnectionGuard.install(connection, guard, new Http1Events(this, conn));
       shared.accepted(conn.guard.channel());
     }
     connections.put(connection, conn);
@@ -123,7 +106,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
    * is handed to Vert.x's HTTP/2 handler, whose connection arrives at {@link #connected} once the
    * client's SETTINGS have (at once for an upgrade, which carries them).
    */
-  private void toHttp2(TrackedConnection conn, Http2Switch.Upgrade upgrade) {
+  void toHttp2(TrackedConnection conn, Http2Switch.Upgrade upgrade) {
     states.set(conn, State.SWITCHING);
     guard
         .http2()
@@ -140,16 +123,19 @@ public final class LoopConnections implements Handler<RoutingContext> {
     track(http2);
   }
 
-  /** Tracks a request until its response ends or its connection closes; holds it while draining. */
+  /**
+   * Tracks a request until its response ends or its connection closes, and holds it while draining;
+   * the server's request handler, ahead of any router, so no route can skip it.
+   */
   @Override
-  public void handle(RoutingContext ctx) {
+  public void handle(HttpServerRequest request) {
     assert onLoop();
-    if (drain.phase() == Phase.DELAY && !Probes.PATHS.contains(ctx.request().path())) {
+    if (drain.phase() == Phase.DELAY && !Probes.PATHS.contains(request.path())) {
       // A connection counts with its first request: a probe's own connection does not.
       drain.trafficSeen();
     }
-    TrackedConnection conn = connections.get(ctx.request().connection());
-    Exchange exchange = new Exchange(ctx, conn);
+    TrackedConnection conn = connections.get(request.connection());
+    Exchange exchange = new Exchange(request, conn);
     exchange.held = drain.holds();
     conn.exchanges.add(exchange);
     if (exchange.held) {
@@ -157,12 +143,11 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     inFlight.lazySet(inFlight.get() + 1);
     // An exchange ends with its HTTP/1 response (its guard tells) or its HTTP/2 stream, and with
-    // its connection: nothing per request in vertx-web's end handlers, which a route's own
-    // response().endHandler would replace.
+    // its connection: no per-request response handler, which a route's own would replace.
     if (conn.http2 && !conn.streams.track(exchange.streamId, exchange)) {
-      // Not seen: Vert.x routes a stream as its HEADERS are read. Were it closed already, the
-      // response's close would still call vertx-web's end handlers.
-      ctx.addEndHandler(ar -> ended(exchange, ctx.response().ended()));
+      // Not seen: Vert.x hands a stream over as its HEADERS are read, so it is open. Were it closed
+      // already, nothing of its response could leave.
+      streamClosed(exchange, false);
     }
     // Held first: a connection turning busy may make the loop quiet and close its listener.
     if (!conn.http2) {
@@ -170,7 +155,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
     if (exchange.held) {
       // Its body, if any, waits in the socket until the routes run.
-      ctx.request().pause();
+      request.pause();
       if (conn.http2 && drain.phase() == Phase.HOLDING) {
         goAway.onceInUse(conn);
       }
@@ -181,7 +166,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     } else if (drain.phase() == Phase.SERVING) {
       age.requested(conn, exchange);
     }
-    ctx.next();
+    routes.handle(request);
   }
 
   /** Requests being served or held on this loop; read from any thread. */
@@ -194,7 +179,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     assert onLoop();
     TrackedConnection conn = connections.get(ctx.request().connection());
     for (Exchange exchange : conn == null ? List.<Exchange>of() : conn.exchanges) {
-      if (exchange.ctx == ctx) {
+      if (exchange.response == ctx.response()) {
         exchange.goingAway = goingAway;
         if (drain.draining()) {
           exchange.goAway();
@@ -273,9 +258,9 @@ public final class LoopConnections implements Handler<RoutingContext> {
     for (Exchange exchange : run) {
       exchange.held = false;
       exchange.markClose();
-      exchange.ctx.next();
+      routes.handle(exchange.request);
       // A route that reads the body resumed it already; for one that does not, it is discarded.
-      exchange.ctx.request().resume();
+      exchange.request.resume();
     }
     for (TrackedConnection conn : List.copyOf(connections.values())) {
       if (conn.http2) {
@@ -310,8 +295,15 @@ public final class LoopConnections implements Handler<RoutingContext> {
     }
   }
 
+  /** An HTTP/1 response is written whole: its request, the oldest, has ended. */
+  void responseEnded(TrackedConnection conn) {
+    if (!conn.exchanges.isEmpty()) {
+      ended(conn.exchanges.get(0), true);
+    }
+  }
+
   /** A guard closed a connection with requests unanswered: during a drain, those are aborted. */
-  private void lost(int requests) {
+  void lost(int requests) {
     if (drain.phase() != Phase.SERVING) {
       shared.countAborted(requests);
     }
@@ -339,7 +331,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       }
     }
     if (conn.state == State.BUSY) {
-      HttpServerResponse response = exchange.ctx.response();
+      HttpServerResponse response = exchange.response;
       // Vert.x closes a connection only when the request asked to; a response saying so (the
       // drain's, or a 413 whose body was not read) needs the close done here.
       if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
@@ -365,7 +357,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
    * will, or it was never answered (the client reset the stream, or the connection went).
    */
   private void streamClosed(Exchange exchange, boolean out) {
-    boolean answered = exchange.ctx.response().ended();
+    boolean answered = exchange.response.ended();
     if (answered && !out && drain.phase() != Phase.SERVING && !exchange.aborted) {
       // Ended by its route, but its last bytes waited on the client's window and never left.
       exchange.aborted = true;
@@ -374,7 +366,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
     ended(exchange, answered && out);
   }
 
-  private void closed(TrackedConnection conn) {
+  void closed(TrackedConnection conn) {
     if (conn.state == State.CLOSED) {
       return;
     }
@@ -392,7 +384,7 @@ public final class LoopConnections implements Handler<RoutingContext> {
       if (conn.http2) {
         streamClosed(exchange, false);
       } else {
-        ended(exchange, exchange.ctx.response().ended());
+        ended(exchange, exchange.response.ended());
       }
     }
     conn.closed.complete();

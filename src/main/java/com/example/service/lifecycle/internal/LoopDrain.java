@@ -118,7 +118,7 @@ final class LoopDrain {
     context.put(LoopConnections.KEY, connections);
   }
 
-  /** The loop's connections: the routes' first handler, and the server's connection handler. */
+  /** The loop's connections: the server's request handler and its connection handler. */
   LoopConnections connections() {
     return connections;
   }

@@ -26,9 +26,16 @@ final class Probes {
   /** Not traffic to wait for in the pre-stop delay (see {@link PreStopDelay}). */
   static final Set<String> PATHS = Set.of(LIVE, READY, Metrics.PATH);
 
+  private static final Set<String> WITHOUT_METRICS = Set.of(LIVE, READY);
+
   private static final JsonObject UP = new JsonObject().put("status", "UP");
 
   private Probes() {}
+
+  /** The paths {@link #route} serves, exactly as requested. */
+  static Set<String> paths(Metrics metrics) {
+    return metrics == null ? WITHOUT_METRICS : PATHS;
+  }
 
   /**
    * Adds the routes to {@code router}.
