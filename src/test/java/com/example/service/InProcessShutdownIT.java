@@ -401,6 +401,30 @@ class InProcessShutdownIT {
   }
 
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1})
+  void anApplicationsCatchAllRouteDoesNotShadowTheProbes(int instances, Vertx vertx)
+      throws Exception {
+    start(
+        vertx,
+        instances,
+        0,
+        1_000,
+        1_000,
+        (v, router) -> router.route().handler(ctx -> ctx.end("app")));
+    try (RawHttp conn = connect()) {
+      assertThat(conn.get("/health/live").body()).isEqualTo("{\"status\":\"UP\"}");
+      assertThat(conn.get("/health/ready").status()).isEqualTo(200);
+      assertThat(conn.get("/anything").body()).isEqualTo("app");
+      // Metrics are off here: /metrics is the application's like any other path.
+      assertThat(conn.get("/metrics").body()).isEqualTo("app");
+      conn.send("/health/live", "DELETE");
+      RawHttp.Response wrongMethod = conn.read();
+      assertThat(wrongMethod.status()).isEqualTo(405);
+      assertThat(wrongMethod.body()).isEqualTo("{\"error\":\"method not allowed\"}");
+    }
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
   void http2DrainsWithTwoGoAwaysAndServesAStreamOpenedBetweenThem(int instances, Vertx vertx)
       throws Exception {
