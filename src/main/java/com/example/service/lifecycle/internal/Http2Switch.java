@@ -174,7 +174,10 @@ final class Http2Switch {
     ChannelHandler http2 =
         Internals.http2Handler(
             server, context, options, invalidRequests, errors, http1, connections);
-    for (String name : new String[] {Internals.ENCODER, ResponseWatch.NAME}) {
+    // The HTTP/1 handlers the preface or upgrade left: Vert.x's own h2c detection never adds them,
+    // and each would see every frame's bytes pass.
+    for (String name :
+        new String[] {Internals.ENCODER, Internals.WEB_SOCKET_EXTENSIONS, ResponseWatch.NAME}) {
       if (pipeline.get(name) != null) {
         pipeline.remove(name);
       }

@@ -72,7 +72,8 @@ import java.util.function.Supplier;
  *       which Vert.x's {@code shutdown(timeout)} cannot express. 5.1: true of its codec-based
  *       HTTP/2 ({@code http.impl.http2.codec}).
  *   <li>Vert.x's names of the HTTP/1 pipeline's handlers ({@link #DECODER}, {@link #ENCODER},
- *       {@link #HANDLER}). 5.1: same.
+ *       {@link #HANDLER}; 5.1: same), and {@link #WEB_SOCKET_EXTENSIONS} (from {@code
+ *       HttpServerConnectionHandler}; not checked against 5.1).
  *   <li>{@link HttpConnection#goAway(long, int)}, public but deprecated in 5.1 (for {@code
  *       shutdown}, which cannot send the first of the drain's two GOAWAYs): there, send it with
  *       Netty's {@code Http2ConnectionHandler#goAway} on {@link #pipeline}'s codec instead.
@@ -93,6 +94,12 @@ public final class Internals {
 
   /** Vert.x's name for a connection's own handler, the last in its pipeline. */
   static final String HANDLER = "handler";
+
+  /**
+   * Vert.x's name for an HTTP/1 connection's WebSocket compression negotiator, which an HTTP/2
+   * connection has no use for.
+   */
+  static final String WEB_SOCKET_EXTENSIONS = "webSocketExtensionHandler";
 
   private Internals() {}
 
