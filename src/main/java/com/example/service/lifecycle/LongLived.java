@@ -21,8 +21,8 @@ public final class LongLived {
    * At the start of the drain (after the pre-stop delay), or at once if it has started, runs {@code
    * goingAway}, which must end the stream soon: a close frame, a last event and the end of the
    * response. However the stream then ends, it counts as drained; one still open at the deadline is
-   * cut and counts as aborted. Call it on the request's event loop, from a route behind the
-   * lifecycle's; elsewhere (a test's bare router) it does nothing.
+   * cut and counts as aborted. Call it on the request's event loop, from a route of the
+   * application's; elsewhere (a test's bare router) it does nothing.
    */
   public static void onDrain(RoutingContext ctx, Runnable goingAway) {
     Context context = Vertx.currentContext();

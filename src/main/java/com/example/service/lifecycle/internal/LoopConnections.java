@@ -130,7 +130,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest request) {
     assert onLoop();
-    if (drain.phase() == Phase.DELAY && !Probes.PATHS.contains(request.path())) {
+    if (drain.phase() == Phase.DELAY && !Probes.isProbe(request.path())) {
       // A connection counts with its first request: a probe's own connection does not.
       drain.trafficSeen();
     }

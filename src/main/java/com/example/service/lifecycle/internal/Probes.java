@@ -23,14 +23,18 @@ final class Probes {
   static final String LIVE = "/health/live";
   static final String READY = "/health/ready";
 
-  /** Not traffic to wait for in the pre-stop delay (see {@link PreStopDelay}). */
-  static final Set<String> PATHS = Set.of(LIVE, READY, Metrics.PATH);
+  private static final Set<String> PATHS = Set.of(LIVE, READY, Metrics.PATH);
 
   private static final Set<String> WITHOUT_METRICS = Set.of(LIVE, READY);
 
   private static final JsonObject UP = new JsonObject().put("status", "UP");
 
   private Probes() {}
+
+  /** Not traffic to wait for in the pre-stop delay (see {@link PreStopDelay}). */
+  static boolean isProbe(String path) {
+    return path != null && PATHS.contains(path);
+  }
 
   /** The paths {@link #route} serves, exactly as requested. */
   static Set<String> paths(Metrics metrics) {
