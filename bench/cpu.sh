@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Server CPU per /hello request, the template (the tests' TestMain, default configuration: metrics,
 # guard, h2c) against bare Vert.x (BaselineMain), with both servers running side by side and the
-# load switching between them every BURST seconds (default 3). bench/run.sh starts a fresh server per
-# round, so a round's figure carries that round's JIT decisions and the machine's state for a
+# load switching between them every BURST seconds (default 3). bench/run.sh starts a fresh server
+# per round, so a round's figure carries that round's JIT decisions and the machine's state for a
 # whole minute; here both servers are warmed once and then measured in short bursts that alternate
 # (template, bare, bare, template, ...), so each pair of bursts sees the same machine.
 #
 # PAIRS (default 15) pairs per protocol, HTTP/1.1 (wrk, 32 connections) then HTTP/2 (h2load over
-# h2c, 16 connections × 10 streams), as bench/run.sh loads them. INSTANCES (default 1) event loops;
-# with one, each server is pinned to core 1 and the load generator to core 0, with more they share
-# every core. CPU time is the server process's (utime + stime in /proc), so steal does not count.
+# h2c, 16 connections × 10 streams), as bench/run.sh loads them; PROTOCOLS=http1 or PROTOCOLS=h2
+# for one. INSTANCES (default 1) event loops: with one, each server is pinned to core 1 and the load
+# generator to core 0; with more, they share every core. CPU time is the server process's (utime +
+# stime in /proc), so steal does not count.
 # Prints, per protocol, the median of the per-pair ratios with their range, and the ratio of the
 # totals (all the CPU over all the requests). Run it after the README's build command.
 set -euo pipefail
@@ -73,9 +74,9 @@ measure() {
 }
 
 hz=$(getconf CLK_TCK)
-echo "server CPU per /hello request, $pairs pairs of ${seconds} s bursts, $instances event loop(s)" \
-  "($(nproc) cores, $(java -version 2>&1 | head -n1))"
-for proto in http1 h2; do
+echo "server CPU per /hello request, $pairs pairs of ${seconds} s bursts," \
+  "$instances event loop(s) ($(nproc) cores, $(java -version 2>&1 | head -n1))"
+for proto in ${PROTOCOLS:-http1 h2}; do
   # Four warm-up bursts each: fewer leave the JIT compiling into the measured ones.
   for _ in 1 2 3 4; do
     burst $proto 18780 2 >/dev/null
