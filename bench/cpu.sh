@@ -1,54 +1,56 @@
 #!/usr/bin/env bash
 # Server CPU per /hello request, the template (the tests' TestMain, default configuration: metrics,
 # guard, h2c) against bare Vert.x (BaselineMain), with both servers running side by side and the
-# load switching between them every BURST seconds (default 3). bench/run.sh starts a fresh server
-# per round, so a round's figure carries that round's JIT decisions and the machine's state for a
-# whole minute; here both servers are warmed once and then measured in short bursts that alternate
-# (template, bare, bare, template, ...), so each pair of bursts sees the same machine.
+# load switching between them every BURST seconds (default 3).
 #
-# PAIRS (default 15) pairs per protocol, HTTP/1.1 (wrk, 32 connections) then HTTP/2 (h2load over
-# h2c, 16 connections × 10 streams), as bench/run.sh loads them; PROTOCOLS=http1 or PROTOCOLS=h2
-# for one. INSTANCES (default 1) event loops: with one, each server is pinned to core 1 and the load
-# generator to core 0; with more, they share every core. CPU time is the server process's (utime +
-# stime in /proc), so steal does not count.
-# Prints, per protocol, the median of the per-pair ratios with their range, and the ratio of the
-# totals (all the CPU over all the requests). Run it after the README's build command.
+# Two kinds of noise, two remedies. The machine's state drifts over minutes: within a round both
+# servers run at once, warmed alike, and their bursts alternate (template, bare, bare, template,
+# ...), so each pair sees the same machine. And each JVM compiles the same code its own way, which
+# moved one process's CPU per request by up to 8% against another's here: every round starts both
+# servers afresh, and the figure is the median over ROUNDS (default 5) of each round's ratio of its
+# totals (all the CPU over all the requests of its PAIRS pairs, default 6).
+#
+# HTTP/1.1 (wrk, 32 connections) then HTTP/2 (h2load over h2c, 16 connections × 10 streams), as
+# bench/run.sh loads them; PROTOCOLS=http1 or PROTOCOLS=h2 for one. INSTANCES (default 1) event
+# loops: with one, each server is pinned to core 1 and the load generator to core 0; with more,
+# they share every core. CPU time is the server process's (utime + stime in /proc), so steal does
+# not count. Run it after the README's build command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 . bench/lib.sh
 needs wrk=wrk taskset=util-linux h2load=nghttp2-client curl=curl
-pairs=${PAIRS:-15}
+rounds=${ROUNDS:-5}
+pairs=${PAIRS:-6}
 seconds=${BURST:-3}
 instances=${INSTANCES:-1}
 work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 server=() load_core=() wrk_threads=-t2
 if [ "$instances" = 1 ] && [ "$(nproc)" -ge 2 ]; then
   server=(taskset -c 1) load_core=(taskset -c 0) wrk_threads=-t1
 fi
 
-# start NAME MAIN PORT
+# start NAME MAIN PORT: starts a server and waits for its first answer
 start() {
   CONFIG_PATH=src/test/resources/test-config.json HTTP_HOST=127.0.0.1 HTTP_PORT=$3 \
     HTTP_INSTANCES=$instances "${server[@]}" java -cp target/service.jar:target/test-classes \
     "$pkg.$2" >"$work/$1.log" 2>&1 &
-  pids+=($!)
   echo $! >"$work/$1.pid"
-}
-
-start template TestMain 18780
-start bare BaselineMain 18781
-for port in 18780 18781; do
-  until curl -s -o /dev/null "http://127.0.0.1:$port/hello"; do
-    for name in template bare; do
-      kill -0 "$(cat "$work/$name.pid")" 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
-    done
+  until curl -s -o /dev/null "http://127.0.0.1:$3/hello"; do
+    kill -0 "$(cat "$work/$1.pid")" 2>/dev/null || { cat "$work/$1.log" >&2; exit 1; }
     sleep 0.05
   done
-done
+}
+
+stop() {
+  local pid
+  pid=$(cat "$work/$1.pid")
+  kill -TERM "$pid"
+  wait "$pid" || true
+  rm "$work/$1.pid"
+}
 
 # burst PROTOCOL PORT SECONDS: prints the requests that succeeded
 burst() {
@@ -73,33 +75,45 @@ measure() {
   echo "$requests $(($(ticks "$pid") - before))" >>"$work/$1-$3"
 }
 
+median() {
+  sort -g | awk '{r[NR] = $1} END {printf "%.3f (%.3f–%.3f)",
+    NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2, r[1], r[NR]}'
+}
+
 hz=$(getconf CLK_TCK)
-echo "server CPU per /hello request, $pairs pairs of ${seconds} s bursts," \
+echo "server CPU per /hello request: $rounds rounds of $pairs pairs of ${seconds} s bursts," \
   "$instances event loop(s) ($(nproc) cores, $(java -version 2>&1 | head -n1))"
 for proto in ${PROTOCOLS:-http1 h2}; do
-  # Four warm-up bursts each: fewer leave the JIT compiling into the measured ones.
-  for _ in 1 2 3 4; do
-    burst $proto 18780 2 >/dev/null
-    burst $proto 18781 2 >/dev/null
+  for round in $(seq "$rounds"); do
+    start template TestMain 18780
+    start bare BaselineMain 18781
+    # Four warm-up bursts each: fewer leave the JIT compiling into the measured ones.
+    for _ in 1 2 3 4; do
+      burst $proto 18780 2 >/dev/null
+      burst $proto 18781 2 >/dev/null
+    done
+    rm -f "$work/template-$proto" "$work/bare-$proto"
+    for i in $(seq "$pairs"); do
+      if [ $((i % 2)) = 1 ]; then
+        measure template 18780 $proto
+        measure bare 18781 $proto
+      else
+        measure bare 18781 $proto
+        measure template 18780 $proto
+      fi
+    done
+    stop template
+    stop bare
+    # "TEMPLATE_US BARE_US RATIO" for the round
+    paste -d' ' "$work/template-$proto" "$work/bare-$proto" | awk -v hz="$hz" '
+      { tr += $1; tt += $2; br += $3; bt += $4 }
+      END {
+        t = tt / hz / tr * 1e6; b = bt / hz / br * 1e6
+        printf "%.2f %.2f %.3f\n", t, b, t / b
+      }' \
+      | tee -a "$work/rounds-$proto" | awk -v p="$proto" -v r="$round" \
+      '{printf "%-5s round %s: template %s µs, bare %s µs per request, %s\n", p, r, $1, $2, $3}'
   done
-  for i in $(seq "$pairs"); do
-    if [ $((i % 2)) = 1 ]; then
-      measure template 18780 $proto
-      measure bare 18781 $proto
-    else
-      measure bare 18781 $proto
-      measure template 18780 $proto
-    fi
-  done
-  paste -d' ' "$work/template-$proto" "$work/bare-$proto" >"$work/pairs-$proto"
-  ratios=$(awk '{print ($2 / $1) / ($4 / $3)}' "$work/pairs-$proto" | sort -g | tr '\n' ' ')
-  awk -v hz="$hz" -v p="$proto" -v ratios="$ratios" '
-    { tr += $1; tt += $2; br += $3; bt += $4 }
-    END {
-      n = split(ratios, r, " ")
-      med = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
-      printf "%-5s template %.2f µs, bare %.2f µs per request; template / bare: median of pairs" \
-        " %.3f (%.3f–%.3f), ratio of totals %.3f\n", p, tt / hz / tr * 1e6, bt / hz / br * 1e6,
-        med, r[1], r[n], (tt / tr) / (bt / br)
-    }' "$work/pairs-$proto"
+  echo "$proto template / bare, median of the rounds:" \
+    "$(awk '{print $3}' "$work/rounds-$proto" | median)"
 done
