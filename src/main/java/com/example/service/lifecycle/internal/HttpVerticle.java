@@ -117,13 +117,10 @@ public final class HttpVerticle extends VerticleBase {
       Router probes = router();
       Probes.route(vertx, probes, state, metrics, application, config);
       answerHeadOnGetRoutes(probes);
-      Set<String> paths = Probes.paths(metrics);
       loop.connections()
           .routes(
-              request -> {
-                String path = request.path();
-                (path != null && paths.contains(path) ? probes : router).handle(request);
-              });
+              request ->
+                  (Probes.serves(metrics, request.path()) ? probes : router).handle(request));
     } else {
       loop.connections().routes(router);
     }

@@ -25,8 +25,6 @@ final class Probes {
 
   private static final Set<String> PATHS = Set.of(LIVE, READY, Metrics.PATH);
 
-  private static final Set<String> WITHOUT_METRICS = Set.of(LIVE, READY);
-
   private static final JsonObject UP = new JsonObject().put("status", "UP");
 
   private Probes() {}
@@ -36,9 +34,9 @@ final class Probes {
     return path != null && PATHS.contains(path);
   }
 
-  /** The paths {@link #route} serves, exactly as requested. */
-  static Set<String> paths(Metrics metrics) {
-    return metrics == null ? WITHOUT_METRICS : PATHS;
+  /** Whether {@link #route} with {@code metrics} serves {@code path}, exactly as requested. */
+  static boolean serves(Metrics metrics, String path) {
+    return isProbe(path) && (metrics != null || !path.equals(Metrics.PATH));
   }
 
   /**
