@@ -152,7 +152,8 @@ class FuzzIT {
                     "500",
                     "HTTP_WRITE_TIMEOUT_MS",
                     "1000",
-                    // After a full GC the free heap goes back to the OS: RSS tracks what is live.
+                    // After a full GC the free heap is uncommitted: the committed heap tracks what
+                    // is live.
                     "JAVA_TOOL_OPTIONS",
                     "-XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20"
                         + " -XX:NativeMemoryTracking=summary"))
