@@ -47,13 +47,16 @@ public final class BaselineMain extends VerticleBase {
     int instances = Integer.parseInt(System.getenv().getOrDefault("HTTP_INSTANCES", "1"));
     Vertx vertx = Vertx.vertx();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> vertx.close().await()));
-    vertx
-        .deployVerticle(
-            () -> new BaselineMain(host, port), new DeploymentOptions().setInstances(instances))
-        .onFailure(
-            err -> {
-              System.err.println("cannot listen: " + err.getMessage());
-              System.exit(2);
-            });
+    try {
+      // Awaited here: System.exit on an event loop would wait for the hook, which waits for
+      // Vert.x to close, which waits for that loop, and the process would never exit.
+      vertx
+          .deployVerticle(
+              () -> new BaselineMain(host, port), new DeploymentOptions().setInstances(instances))
+          .await();
+    } catch (Exception e) {
+      System.err.println("cannot listen: " + e.getMessage());
+      System.exit(2);
+    }
   }
 }
