@@ -27,21 +27,15 @@ instances=${INSTANCES:-1}
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-server=() load_core=() wrk_threads=-t2
+core= load_core=() wrk_threads=-t2
 if [ "$instances" = 1 ] && [ "$(nproc)" -ge 2 ]; then
-  server=(taskset -c 1) load_core=(taskset -c 0) wrk_threads=-t1
+  core=1 load_core=(taskset -c 0) wrk_threads=-t1
 fi
 
-# start NAME MAIN PORT: starts a server and waits for its first answer
+# start NAME MAIN PORT
 start() {
-  CONFIG_PATH=src/test/resources/test-config.json HTTP_HOST=127.0.0.1 HTTP_PORT=$3 \
-    HTTP_INSTANCES=$instances "${server[@]}" java -cp target/service.jar:target/test-classes \
-    "$pkg.$2" >"$work/$1.log" 2>&1 &
-  echo $! >"$work/$1.pid"
-  until curl -s -o /dev/null "http://127.0.0.1:$3/hello"; do
-    kill -0 "$(cat "$work/$1.pid")" 2>/dev/null || { cat "$work/$1.log" >&2; exit 1; }
-    sleep 0.05
-  done
+  serve "$work/$1.log" "$3" "$instances" "$core" "$2"
+  echo $served >"$work/$1.pid"
 }
 
 stop() {

@@ -33,14 +33,8 @@ measure() {
   local name=$1 main=$2 proto=$3 round=$4 port=18680 pid
   local h1=()
   [ "$proto" = http1 ] && h1=(--h1)
-  CONFIG_PATH=src/test/resources/test-config.json HTTP_HOST=127.0.0.1 HTTP_PORT=$port \
-    HTTP_INSTANCES=1 taskset -c 1 java -cp target/service.jar:target/test-classes "$pkg.$main" \
-    >"$work/$name.log" 2>&1 &
-  pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$port/hello"; do
-    kill -0 $pid 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
-    sleep 0.05
-  done
+  serve "$work/$name.log" $port 1 1 "$main"
+  pid=$served
   for _ in 1 2 3 4; do
     taskset -c 0 h2load "${h1[@]}" -c32 -m1 -D2 "http://127.0.0.1:$port/hello" >/dev/null
   done

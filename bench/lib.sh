@@ -1,5 +1,5 @@
 # What the bench scripts start with, sourced from the project's root: the Debian packages they
-# need, and the build they measure.
+# need, the build they measure, and how they start a server from it.
 
 # needs COMMAND=PACKAGE...: installs with apt-get the packages of the commands that are missing,
 # and those of PACKAGES (a variable the caller may set for needs other than a command).
@@ -20,3 +20,21 @@ if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then
   echo "build first: ./mvnw -q package -DskipTests" >&2
   exit 2
 fi
+
+# serve LOG PORT INSTANCES CORE MAIN [JAVA_OPTION...]: starts the build's MAIN (of $pkg: TestMain
+# or BaselineMain) with the tests' configuration on 127.0.0.1:PORT with INSTANCES event loops,
+# pinned to CORE unless it is empty, its output in LOG; waits for its first answer and sets served
+# to its pid. Exits the script, printing LOG, if the server dies first.
+serve() {
+  local log=$1 port=$2 instances=$3 core=$4 main=$5 pin=()
+  shift 5
+  [ -n "$core" ] && pin=(taskset -c "$core")
+  CONFIG_PATH=src/test/resources/test-config.json HTTP_HOST=127.0.0.1 HTTP_PORT=$port \
+    HTTP_INSTANCES=$instances "${pin[@]}" java "$@" -cp target/service.jar:target/test-classes \
+    "$pkg.$main" >"$log" 2>&1 &
+  served=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$port/hello"; do
+    kill -0 $served 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.05
+  done
+}

@@ -40,15 +40,9 @@ profile() {
   # DebugNonSafepoints: without it, a sample lands on the frame of the nearest safepoint, often
   # another method once the JIT has inlined. Recorded from the start: JFR started later would
   # deoptimize the warmed-up code as it instruments it.
-  CONFIG_PATH=src/test/resources/test-config.json HTTP_HOST=127.0.0.1 HTTP_PORT=$port \
-    HTTP_INSTANCES=1 taskset -c 1 java -XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints \
-    -XX:StartFlightRecording=settings="$out/sample.jfc",maxage=1m \
-    -cp target/service.jar:target/test-classes "$pkg.$main" >"$out/$name.log" 2>&1 &
-  local pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$port/hello"; do
-    kill -0 $pid 2>/dev/null || { cat "$out/$name.log" >&2; exit 1; }
-    sleep 0.05
-  done
+  serve "$out/$name.log" $port 1 1 "$main" -XX:+UnlockDiagnosticVMOptions \
+    -XX:+DebugNonSafepoints -XX:StartFlightRecording=settings="$out/sample.jfc",maxage=1m
+  local pid=$served
   # Four warm-up runs: fewer leave the JIT compiling through the measured run. The measured
   # recording is a second one, over the same events.
   for _ in 1 2 3 4; do load 2 $port >/dev/null; done
