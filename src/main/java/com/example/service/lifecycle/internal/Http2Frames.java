@@ -53,12 +53,13 @@ final class Http2Frames {
         continue;
       }
       if (headerRead == 0 && end - at >= HEADER_LENGTH) {
-        // The usual case, a whole header at hand: three reads of the buffer, each checked for
-        // access, instead of nine.
+        // The usual case, a whole header at hand: one read of the buffer, checked for access once,
+        // holds its length (3 bytes), type and flags.
         events.frameBegan();
-        payloadLeft = bytes.getUnsignedMedium(at);
-        type = bytes.getUnsignedByte(at + 3);
-        flags = bytes.getUnsignedByte(at + 4);
+        long word = bytes.getLong(at);
+        payloadLeft = (int) (word >>> 40);
+        type = (int) (word >>> 32) & 0xff;
+        flags = (int) (word >>> 24) & 0xff;
         headerRead = HEADER_LENGTH;
         at += HEADER_LENGTH;
         events.header(type, flags);

@@ -101,6 +101,14 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private long dataWrittenAtCheck;
   private long writeProgressAt;
 
+  /**
+   * Set by the walk of one read, acted on once it is over, so that a read of whole frames (the
+   * usual case) reads no clock: a frame or header block began in it, and one ended a header block.
+   */
+  private boolean headBegan;
+
+  private boolean blockEnded;
+
   private final Http2Frames inbound = new Http2Frames(PREFACE_LENGTH);
   private final Http2Frames outbound = new Http2Frames(0);
 
@@ -109,10 +117,8 @@ final class Http2Timeouts extends ChannelDuplexHandler {
         @Override
         public void frameBegan() {
           if (head == Head.NONE) {
-            // A frame, and a header block, count from their first byte, as an HTTP/1.1 head does.
             head = Head.FRAME;
-            headSince = now();
-            armHead();
+            headBegan = true;
           }
         }
 
@@ -134,7 +140,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
               };
           if (ended) {
             head = Head.NONE;
-            armIdleIfNoStream();
+            blockEnded = true;
           }
         }
       };
@@ -224,8 +230,21 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof ByteBuf bytes && head != Head.EXPIRED) {
       inbound.walk(bytes, clientFrames);
+      if (headBegan && (head == Head.FRAME || head == Head.BLOCK)) {
+        // A frame, or a header block, counts from the read that brought its first byte, as an
+        // HTTP/1.1 head does; one that ended in the same read never needed the clock.
+        headSince = now();
+        armHead();
+      }
+      headBegan = false;
     }
+    boolean idleCheck = blockEnded;
+    blockEnded = false;
     ctx.fireChannelRead(msg);
+    if (idleCheck) {
+      // Once the codec has read the block: its stream is open by then, and the connection not idle.
+      armIdleIfNoStream();
+    }
   }
 
   @Override
