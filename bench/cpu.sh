@@ -14,7 +14,9 @@
 # bench/run.sh loads them; PROTOCOLS=http1 or PROTOCOLS=h2 for one. INSTANCES (default 1) event
 # loops: with one, each server is pinned to core 1 and the load generator to core 0; with more,
 # they share every core. CPU time is the server process's (utime + stime in /proc), so steal does
-# not count. Run it after the README's build command.
+# not count; each round also splits it by thread: the event loops, which serve the requests, the JIT
+# compilers, still at work after the warm-up, the collector, and the rest. Run it after the
+# README's build command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,16 +59,29 @@ burst() {
   fi
 }
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# ticks PID: "TOTAL LOOPS JIT GC", the process's CPU ticks so far, and those of its event loops, its
+# JIT compilers and its collector (the VM thread runs the serial collector, as on one core; G1 has
+# threads of its own). A thread's name may hold spaces: its stat fields are counted after the ")".
+ticks() {
+  local total
+  total=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  for task in /proc/"$1"/task/*; do
+    echo "$(tr -d ' ' <"$task/comm") $(sed 's/.*) //' "$task/stat" | awk '{print $12 + $13}')"
+  done 2>/dev/null | awk -v total="$total" '
+    /^vert\.x-eventloo/ {l += $2} /^C[12]CompilerThre/ {j += $2} /^(VMThread|GC|G1)/ {g += $2}
+    END {print total, l + 0, j + 0, g + 0}'
+}
 
-# measure NAME PORT PROTOCOL: one burst; appends "REQUESTS TICKS" to NAME-PROTOCOL
+# measure NAME PORT PROTOCOL: one burst; appends "REQUESTS TICKS LOOPS JIT GC" to NAME-PROTOCOL
 measure() {
-  local pid before requests
+  local pid before after requests
   pid=$(cat "$work/$1.pid")
   before=$(ticks "$pid")
   requests=$(burst "$3" "$2" "$seconds")
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || { echo "no request succeeded: $1 $3" >&2; exit 1; }
-  echo "$requests $(($(ticks "$pid") - before))" >>"$work/$1-$3"
+  after=$(ticks "$pid")
+  echo "$requests $before $after" | awk '{print $1, $6 - $2, $7 - $3, $8 - $4, $9 - $5}' \
+    >>"$work/$1-$3"
 }
 
 median() {
@@ -98,16 +113,20 @@ for proto in ${PROTOCOLS:-http1 h2}; do
     done
     stop template
     stop bare
-    # "TEMPLATE_US BARE_US RATIO" for the round
-    paste -d' ' "$work/template-$proto" "$work/bare-$proto" | awk -v hz="$hz" '
-      { tr += $1; tt += $2; br += $3; bt += $4 }
+    # "TEMPLATE_US BARE_US RATIO LOOPS_RATIO" for the round, and where each server's CPU went
+    paste -d' ' "$work/template-$proto" "$work/bare-$proto" | awk -v hz="$hz" \
+      -v p="$proto" -v r="$round" -v out="$work/rounds-$proto" '
+      { for (i = 1; i <= 10; i++) s[i] += $i }
       END {
-        t = tt / hz / tr * 1e6; b = bt / hz / br * 1e6
-        printf "%.2f %.2f %.3f\n", t, b, t / b
-      }' \
-      | tee -a "$work/rounds-$proto" | awk -v p="$proto" -v r="$round" \
-      '{printf "%-5s round %s: template %s µs, bare %s µs per request, %s\n", p, r, $1, $2, $3}'
+        for (i = 2; i <= 5; i++) { t[i] = s[i] / hz / s[1] * 1e6; b[i] = s[i + 5] / hz / s[6] * 1e6 }
+        printf "%.2f %.2f %.3f %.3f\n", t[2], b[2], t[2] / b[2], t[3] / b[3] >>out
+        printf "%-5s round %s: template %.2f µs, bare %.2f µs per request, %.3f", p, r, t[2], b[2],
+          t[2] / b[2]
+        printf " (event loops %.2f / %.2f, JIT %.2f / %.2f, GC %.2f / %.2f, other %.2f / %.2f)\n",
+          t[3], b[3], t[4], b[4], t[5], b[5], t[2] - t[3] - t[4] - t[5], b[2] - b[3] - b[4] - b[5]
+      }'
   done
   echo "$proto template / bare, median of the rounds:" \
-    "$(awk '{print $3}' "$work/rounds-$proto" | median)"
+    "$(awk '{print $3}' "$work/rounds-$proto" | median);" \
+    "event loop threads alone: $(awk '{print $4}' "$work/rounds-$proto" | median)"
 done
