@@ -119,11 +119,13 @@ for proto in ${PROTOCOLS:-http1 h2}; do
       { for (i = 1; i <= 10; i++) s[i] += $i }
       END {
         for (i = 2; i <= 5; i++) { t[i] = s[i] / hz / s[1] * 1e6; b[i] = s[i + 5] / hz / s[6] * 1e6 }
+        # The total and the threads are read a moment apart: "other" may come out a tick below 0.
+        to = t[2] - t[3] - t[4] - t[5]; bo = b[2] - b[3] - b[4] - b[5]
         printf "%.2f %.2f %.3f %.3f\n", t[2], b[2], t[2] / b[2], t[3] / b[3] >>out
         printf "%-5s round %s: template %.2f µs, bare %.2f µs per request, %.3f", p, r, t[2], b[2],
           t[2] / b[2]
         printf " (event loops %.2f / %.2f, JIT %.2f / %.2f, GC %.2f / %.2f, other %.2f / %.2f)\n",
-          t[3], b[3], t[4], b[4], t[5], b[5], t[2] - t[3] - t[4] - t[5], b[2] - b[3] - b[4] - b[5]
+          t[3], b[3], t[4], b[4], t[5], b[5], to > 0 ? to : 0, bo > 0 ? bo : 0
       }'
   done
   echo "$proto template / bare, median of the rounds:" \
