@@ -103,11 +103,12 @@ final class Http2Timeouts extends ChannelDuplexHandler {
 
   /**
    * Set by the walk of one read, acted on once it is over, so that a read of whole frames (the
-   * usual case) reads no clock: a frame or header block began in it, and one ended a header block.
+   * usual case) reads no clock: a frame or header block began in it; the handshake or a header
+   * block ended in it.
    */
   private boolean headBegan;
 
-  private boolean blockEnded;
+  private boolean headEnded;
 
   private final Http2Frames inbound = new Http2Frames(PREFACE_LENGTH);
   private final Http2Frames outbound = new Http2Frames(0);
@@ -140,7 +141,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
               };
           if (ended) {
             head = Head.NONE;
-            blockEnded = true;
+            headEnded = true;
           }
         }
       };
@@ -238,11 +239,12 @@ final class Http2Timeouts extends ChannelDuplexHandler {
       }
       headBegan = false;
     }
-    boolean idleCheck = blockEnded;
-    blockEnded = false;
+    boolean idleCheck = headEnded;
+    headEnded = false;
     ctx.fireChannelRead(msg);
     if (idleCheck) {
-      // Once the codec has read the block: its stream is open by then, and the connection not idle.
+      // Once the codec has read what ended: a header block's stream is open by then, and the
+      // connection not idle.
       armIdleIfNoStream();
     }
   }
