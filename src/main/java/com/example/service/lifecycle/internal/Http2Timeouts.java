@@ -101,13 +101,9 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private long dataWrittenAtCheck;
   private long writeProgressAt;
 
-  /**
-   * Set by the walk of one read, acted on once it is over, so that a read of whole frames (the
-   * usual case) reads no clock: a frame or header block began in it; the handshake or a header
-   * block ended in it.
-   */
+  // Set by one read's walk and acted on after it, so that a read of whole frames reads no clock: a
+  // frame or header block began in it; the handshake or a header block ended in it.
   private boolean headBegan;
-
   private boolean headEnded;
 
   private final Http2Frames inbound = new Http2Frames(PREFACE_LENGTH);
