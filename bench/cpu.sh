@@ -125,7 +125,7 @@ for proto in ${PROTOCOLS:-http1 h2}; do
         printf "%-5s round %s: template %.2f µs, bare %.2f µs per request, %.3f", p, r, t[2], b[2],
           t[2] / b[2]
         printf " (event loops %.2f / %.2f, JIT %.2f / %.2f, GC %.2f / %.2f, other %.2f / %.2f)\n",
-          t[3], b[3], t[4], b[4], t[5], b[5], to > 0 ? to : 0, bo > 0 ? bo : 0
+          t[3], b[3], t[4], b[4], t[5], b[5], (to > 0 ? to : 0), (bo > 0 ? bo : 0)
       }'
   done
   echo "$proto template / bare, median of the rounds:" \
