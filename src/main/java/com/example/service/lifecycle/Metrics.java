@@ -25,6 +25,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.util.List;
+import java.util.logging.Logger;
 
 /**
  * Prometheus metrics at {@code GET /metrics} on the service port: Vert.x's own, from
@@ -52,6 +53,18 @@ public final class Metrics {
   /** Where the metrics are served. */
   public static final String PATH = "/metrics";
 
+  /**
+   * vertx-micrometer-metrics registers some gauges again on purpose (per request method, per pool)
+   * and gets the same gauge back; Micrometer warns on the second registration that it "will be
+   * ignored" (vert-x3/vertx-micrometer-metrics#259), which reads like lost data. Those warnings are
+   * dropped, any other stays. Held in a field: JUL keeps its loggers only weakly.
+   */
+  private static final Logger REGISTRY_LOG =
+      Logger.getLogger("io.micrometer.core.instrument.MeterRegistry");
+
+  private static final String VERTX_GAUGE_AGAIN =
+      "This Gauge has been already registered (MeterId{name='vertx.";
+
   private final PrometheusMeterRegistry registry;
 
   /** The JVM's meters, as vertx-micrometer binds them ({@code jvmMetricsEnabled}). */
@@ -66,6 +79,9 @@ public final class Metrics {
 
   /** A Prometheus registry, for a Vert.x instance made with {@link #vertx}. */
   public static Metrics prometheus() {
+    REGISTRY_LOG.setFilter(
+        record ->
+            record.getMessage() == null || !record.getMessage().startsWith(VERTX_GAUGE_AGAIN));
     return new Metrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
   }
 
