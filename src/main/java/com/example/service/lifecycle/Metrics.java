@@ -54,10 +54,11 @@ public final class Metrics {
   public static final String PATH = "/metrics";
 
   /**
-   * vertx-micrometer-metrics registers some gauges again on purpose (per request method, per pool)
-   * and gets the same gauge back; Micrometer warns on the second registration that it "will be
-   * ignored" (vert-x3/vertx-micrometer-metrics#259), which reads like lost data. Those warnings are
-   * dropped, any other stays. Held in a field: JUL keeps its loggers only weakly.
+   * vertx-micrometer-metrics registers some gauges again on purpose (active requests on every
+   * request, some of the SQL client's) and gets the same counter back; Micrometer warns on the
+   * second registration that it "will be ignored" (vert-x3/vertx-micrometer-metrics#259), which
+   * reads like lost data. Those warnings are dropped, any other stays. Held in a field: JUL keeps
+   * its loggers only weakly.
    */
   private static final Logger REGISTRY_LOG =
       Logger.getLogger("io.micrometer.core.instrument.MeterRegistry");
