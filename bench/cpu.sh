@@ -8,7 +8,8 @@
 # ...), so each pair sees the same machine. And each JVM compiles the same code its own way, which
 # moved one process's CPU per request by up to 8% against another's here: every round starts both
 # servers afresh, and the figure is the median over ROUNDS (default 5) of each round's ratio of its
-# totals (all the CPU over all the requests of its PAIRS pairs, default 6).
+# totals (all the CPU over all the requests of its PAIRS pairs, default 6). Each server first gets
+# WARMUP 2 s bursts (default 4); more of them measure the steady state, once the JIT is done.
 #
 # HTTP/1.1 (wrk, 32 connections) then HTTP/2 (h2load over h2c, 16 connections × 10 streams), as
 # bench/run.sh loads them; PROTOCOLS=http1 or PROTOCOLS=h2 for one. INSTANCES (default 1) event
@@ -25,6 +26,7 @@ needs wrk=wrk taskset=util-linux h2load=nghttp2-client curl=curl
 rounds=${ROUNDS:-5}
 pairs=${PAIRS:-6}
 seconds=${BURST:-3}
+warmup=${WARMUP:-4}
 instances=${INSTANCES:-1}
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -96,8 +98,8 @@ for proto in ${PROTOCOLS:-http1 h2}; do
   for round in $(seq "$rounds"); do
     start template TestMain 18780
     start bare BaselineMain 18781
-    # Four warm-up bursts each: fewer leave the JIT compiling into the measured ones.
-    for _ in 1 2 3 4; do
+    # Four warm-up bursts each by default: fewer leave the JIT compiling into the measured ones.
+    for _ in $(seq "$warmup"); do
       burst $proto 18780 2 >/dev/null
       burst $proto 18781 2 >/dev/null
     done
