@@ -20,7 +20,9 @@ public final class JsonLineFormatter extends Formatter {
   public String format(LogRecord record) {
     JsonObject line =
         new JsonObject()
-            .put("timestamp", Instant.ofEpochMilli(record.getMillis()).toString())
+            .put(
+                "timestamp",
+                LineFormatter.TIMESTAMP.format(Instant.ofEpochMilli(record.getMillis())))
             .put("level", record.getLevel().getName())
             .put("logger", record.getLoggerName())
             .put("message", formatMessage(record));

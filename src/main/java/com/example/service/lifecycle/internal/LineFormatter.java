@@ -3,6 +3,8 @@ package com.example.service.lifecycle.internal;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
 import java.util.logging.Formatter;
 import java.util.logging.LogRecord;
 
@@ -15,10 +17,17 @@ import java.util.logging.LogRecord;
  */
 public final class LineFormatter extends Formatter {
 
+  /**
+   * UTC with milliseconds, always three digits: {@link Instant#toString} drops them on a whole
+   * second, and a column of log lines would then change width.
+   */
+  static final DateTimeFormatter TIMESTAMP =
+      new DateTimeFormatterBuilder().appendInstant(3).toFormatter();
+
   @Override
   public String format(LogRecord record) {
     StringBuilder line = new StringBuilder(128);
-    line.append(Instant.ofEpochMilli(record.getMillis())).append(' ');
+    line.append(TIMESTAMP.format(Instant.ofEpochMilli(record.getMillis()))).append(' ');
     String level = record.getLevel().getName();
     line.append(level);
     for (int i = level.length(); i < 8; i++) {
