@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start → first 200, whole process (exec to the first answered GET, polled every 5 ms), median of
-# ROUNDS (default 7), the variants alternating round by round:
+# ROUNDS (default 7), the variants alternating round by round, and the ratios that matter as the
+# median of per-round pairs:
 #   - what the machinery costs: the tests' TestMain (the lifecycle, no database) against bare Vert.x
 #     (BaselineMain), both from the jar and the test classes, on the default JDK;
 #   - the jar as the image runs it (`java -jar`, conf/config.json, in a scratch directory where
@@ -73,4 +74,16 @@ echo "start → first 200, ms, median of $rounds ($(java -version 2>&1 | head -n
 for name in template-machinery bare-vertx jar jar-cds jar-jdk25 jar-jdk25-aot; do
   [ -f "$work/$name.ms" ] && printf '%-20s %6s  (%s)\n' "$name" "$(median $name)" "$(spread $name)"
 done
-echo "template machinery / bare Vert.x: $(awk -v a="$(median template-machinery)" -v b="$(median bare-vertx)" 'BEGIN {printf "%.2f", a / b}')"
+# paired A B: the median (min–max) of A's start over B's, start by start: each round starts them one
+# after the other, so each pair sees the same machine, which the ratio of two medians does not.
+paired() {
+  paste -d' ' "$work/$1.ms" "$work/$2.ms" | awk '{print $1 / $2}' | sort -g | awk '
+    {r[NR] = $1}
+    END {m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+      printf "%.2f (%.2f–%.2f)", m, r[1], r[NR]}'
+}
+echo "template machinery / bare Vert.x, per pair: $(paired template-machinery bare-vertx)"
+echo "jar with the archive / without, per pair: $(paired jar-cds jar)"
+if [ -n "$jdk25" ]; then
+  echo "jar on JDK 25 with the AOT cache / without, per pair: $(paired jar-jdk25-aot jar-jdk25)"
+fi
