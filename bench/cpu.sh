@@ -86,11 +86,6 @@ measure() {
     >>"$work/$1-$3"
 }
 
-median() {
-  sort -g | awk '{r[NR] = $1} END {printf "%.3f (%.3f–%.3f)",
-    NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2, r[1], r[NR]}'
-}
-
 hz=$(getconf CLK_TCK)
 echo "server CPU per /hello request: $rounds rounds of $pairs pairs of ${seconds} s bursts," \
   "$instances event loop(s) ($(nproc) cores, $(java -version 2>&1 | head -n1))"
@@ -131,6 +126,6 @@ for proto in ${PROTOCOLS:-http1 h2}; do
       }'
   done
   echo "$proto template / bare, median of the rounds:" \
-    "$(awk '{print $3}' "$work/rounds-$proto" | median);" \
-    "event loop threads alone: $(awk '{print $4}' "$work/rounds-$proto" | median)"
+    "$(awk '{print $3}' "$work/rounds-$proto" | median_range 3);" \
+    "event loop threads alone: $(awk '{print $4}' "$work/rounds-$proto" | median_range 3)"
 done

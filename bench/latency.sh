@@ -58,7 +58,6 @@ for proto in http1 http2; do
   echo "$proto:"
   paste -d' ' "$work/template-$proto" "$work/bare-$proto" | awk '
     {r = $3 / $7; printf "  round %s: %s %s %s | %s %s %s; %.2f\n", $1, $2, $3, $4, $6, $7, $8, r}'
-  paste -d' ' "$work/template-$proto" "$work/bare-$proto" | awk '{print $3 / $7}' | sort -n |
-    awk '{r[NR] = $1} END {printf "  p99 template / bare: median %.2f (%.2f–%.2f)\n",
-      (NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2), r[1], r[NR]}'
+  echo "  p99 template / bare: median $(paste -d' ' "$work/template-$proto" "$work/bare-$proto" |
+    awk '{print $3 / $7}' | median_range 2)"
 done

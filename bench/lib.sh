@@ -14,6 +14,15 @@ needs() {
   fi
 }
 
+# median_range DIGITS: the median of the numbers on stdin, one a line, and their range, with DIGITS
+# decimals: "1.04 (0.98–1.10)".
+median_range() {
+  sort -g | awk -v d="$1" '
+    {r[NR] = $1}
+    END {m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2; f = "%." d "f"
+      printf f " (" f "–" f ")", m, r[1], r[NR]}'
+}
+
 # The package Main is in: the scripts keep working after the package is renamed.
 pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
 if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then

@@ -77,10 +77,7 @@ done
 # paired A B: the median (min–max) of A's start over B's, start by start: each round starts them one
 # after the other, so each pair sees the same machine, which the ratio of two medians does not.
 paired() {
-  paste -d' ' "$work/$1.ms" "$work/$2.ms" | awk '{print $1 / $2}' | sort -g | awk '
-    {r[NR] = $1}
-    END {m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-      printf "%.2f (%.2f–%.2f)", m, r[1], r[NR]}'
+  paste -d' ' "$work/$1.ms" "$work/$2.ms" | awk '{print $1 / $2}' | median_range 2
 }
 echo "template machinery / bare Vert.x, per pair: $(paired template-machinery bare-vertx)"
 echo "jar with the archive / without, per pair: $(paired jar-cds jar)"
