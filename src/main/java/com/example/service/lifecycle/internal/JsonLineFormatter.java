@@ -4,7 +4,6 @@ import com.example.service.lifecycle.Logging;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.time.Instant;
 import java.util.Map;
 import java.util.logging.Formatter;
 import java.util.logging.LogRecord;
@@ -20,9 +19,7 @@ public final class JsonLineFormatter extends Formatter {
   public String format(LogRecord record) {
     JsonObject line =
         new JsonObject()
-            .put(
-                "timestamp",
-                LineFormatter.TIMESTAMP.format(Instant.ofEpochMilli(record.getMillis())))
+            .put("timestamp", LineFormatter.timestamp(record))
             .put("level", record.getLevel().getName())
             .put("logger", record.getLoggerName())
             .put("message", formatMessage(record));

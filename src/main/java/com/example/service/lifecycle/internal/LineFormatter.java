@@ -21,13 +21,18 @@ public final class LineFormatter extends Formatter {
    * UTC with milliseconds, always three digits: {@link Instant#toString} drops them on a whole
    * second, and a column of log lines would then change width.
    */
-  static final DateTimeFormatter TIMESTAMP =
+  private static final DateTimeFormatter TIMESTAMP =
       new DateTimeFormatterBuilder().appendInstant(3).toFormatter();
+
+  /** {@code record}'s time as both log formats write it: {@code 2026-01-31T12:00:00.000Z}. */
+  static String timestamp(LogRecord record) {
+    return TIMESTAMP.format(record.getInstant());
+  }
 
   @Override
   public String format(LogRecord record) {
     StringBuilder line = new StringBuilder(128);
-    line.append(TIMESTAMP.format(Instant.ofEpochMilli(record.getMillis()))).append(' ');
+    line.append(timestamp(record)).append(' ');
     String level = record.getLevel().getName();
     line.append(level);
     for (int i = level.length(); i < 8; i++) {

@@ -23,6 +23,9 @@ class LineFormatterTest {
         .startsWith("2026-12-04T03:14:05.000Z INFO    [lifecycle] stopped http in 5 ms");
     assertThat(new LineFormatter().format(at("2026-12-04T03:14:05.020Z")))
         .startsWith("2026-12-04T03:14:05.020Z INFO ");
+    // Below a millisecond is cut, as the record's milliseconds would be.
+    assertThat(new LineFormatter().format(at("2026-12-04T03:14:05.020999Z")))
+        .startsWith("2026-12-04T03:14:05.020Z INFO ");
   }
 
   @Test
