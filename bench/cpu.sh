@@ -16,7 +16,8 @@
 # loops: with one, each server is pinned to core 1 and the load generator to core 0; with more,
 # they share every core. CPU time is the server process's (utime + stime in /proc), so steal does
 # not count; each round also splits it by thread: the event loops, which serve the requests, the JIT
-# compilers, still at work after the warm-up, the collector, and the rest. Run it after the
+# compilers, still at work after the warm-up, the collector, and the rest; and into user space and
+# the kernel (the system calls: reads and writes of the sockets). Run it after the
 # README's build command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,20 +62,22 @@ burst() {
   fi
 }
 
-# ticks PID: "TOTAL LOOPS JIT GC", the process's CPU ticks so far, and those of its event loops, its
-# JIT compilers and its collector (the VM thread runs the serial collector, as on one core; G1 has
-# threads of its own). A thread's name may hold spaces: its stat fields are counted after the ")".
+# ticks PID: "TOTAL LOOPS JIT GC KERNEL", the process's CPU ticks so far, those of its event loops,
+# its JIT compilers and its collector (the VM thread runs the serial collector, as on one core; G1
+# has threads of its own), and the process's ticks in the kernel. A thread's name may hold spaces:
+# its stat fields are counted after the ")".
 ticks() {
-  local total
-  total=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  local total kernel
+  read -r total kernel < <(awk '{print $14 + $15, $15}' "/proc/$1/stat")
   for task in /proc/"$1"/task/*; do
     echo "$(tr -d ' ' <"$task/comm") $(sed 's/.*) //' "$task/stat" | awk '{print $12 + $13}')"
-  done 2>/dev/null | awk -v total="$total" '
+  done 2>/dev/null | awk -v total="$total" -v kernel="$kernel" '
     /^vert\.x-eventloo/ {l += $2} /^C[12]CompilerThre/ {j += $2} /^(VMThread|GC|G1)/ {g += $2}
-    END {print total, l + 0, j + 0, g + 0}'
+    END {print total, l + 0, j + 0, g + 0, kernel}'
 }
 
-# measure NAME PORT PROTOCOL: one burst; appends "REQUESTS TICKS LOOPS JIT GC" to NAME-PROTOCOL
+# measure NAME PORT PROTOCOL: one burst; appends "REQUESTS TICKS LOOPS JIT GC KERNEL" to
+# NAME-PROTOCOL
 measure() {
   local pid before after requests
   pid=$(cat "$work/$1.pid")
@@ -82,7 +85,7 @@ measure() {
   requests=$(burst "$3" "$2" "$seconds")
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || { echo "no request succeeded: $1 $3" >&2; exit 1; }
   after=$(ticks "$pid")
-  echo "$requests $before $after" | awk '{print $1, $6 - $2, $7 - $3, $8 - $4, $9 - $5}' \
+  echo "$requests $before $after" | awk '{print $1, $7 - $2, $8 - $3, $9 - $4, $10 - $5, $11 - $6}' \
     >>"$work/$1-$3"
 }
 
@@ -110,22 +113,27 @@ for proto in ${PROTOCOLS:-http1 h2}; do
     done
     stop template
     stop bare
-    # "TEMPLATE_US BARE_US RATIO LOOPS_RATIO" for the round, and where each server's CPU went
+    # "TEMPLATE_US BARE_US RATIO LOOPS_RATIO USER_RATIO KERNEL_RATIO" for the round, and where each
+    # server's CPU went
     paste -d' ' "$work/template-$proto" "$work/bare-$proto" | awk -v hz="$hz" \
       -v p="$proto" -v r="$round" -v out="$work/rounds-$proto" '
-      { for (i = 1; i <= 10; i++) s[i] += $i }
+      { for (i = 1; i <= 12; i++) s[i] += $i }
       END {
-        for (i = 2; i <= 5; i++) { t[i] = s[i] / hz / s[1] * 1e6; b[i] = s[i + 5] / hz / s[6] * 1e6 }
+        for (i = 2; i <= 6; i++) { t[i] = s[i] / hz / s[1] * 1e6; b[i] = s[i + 6] / hz / s[7] * 1e6 }
         # The total and the threads are read a moment apart: "other" may come out a tick below 0.
         to = t[2] - t[3] - t[4] - t[5]; bo = b[2] - b[3] - b[4] - b[5]
-        printf "%.2f %.2f %.3f %.3f\n", t[2], b[2], t[2] / b[2], t[3] / b[3] >>out
+        printf "%.2f %.2f %.3f %.3f %.3f %.3f\n", t[2], b[2], t[2] / b[2], t[3] / b[3],
+          (t[2] - t[6]) / (b[2] - b[6]), t[6] / b[6] >>out
         printf "%-5s round %s: template %.2f µs, bare %.2f µs per request, %.3f", p, r, t[2], b[2],
           t[2] / b[2]
-        printf " (event loops %.2f / %.2f, JIT %.2f / %.2f, GC %.2f / %.2f, other %.2f / %.2f)\n",
+        printf " (event loops %.2f / %.2f, JIT %.2f / %.2f, GC %.2f / %.2f, other %.2f / %.2f;",
           t[3], b[3], t[4], b[4], t[5], b[5], (to > 0 ? to : 0), (bo > 0 ? bo : 0)
+        printf " in the kernel %.2f / %.2f)\n", t[6], b[6]
       }'
   done
   echo "$proto template / bare, median of the rounds:" \
     "$(awk '{print $3}' "$work/rounds-$proto" | median_range 3);" \
-    "event loop threads alone: $(awk '{print $4}' "$work/rounds-$proto" | median_range 3)"
+    "event loop threads alone: $(awk '{print $4}' "$work/rounds-$proto" | median_range 3);" \
+    "in user space: $(awk '{print $5}' "$work/rounds-$proto" | median_range 3);" \
+    "in the kernel: $(awk '{print $6}' "$work/rounds-$proto" | median_range 3)"
 done
