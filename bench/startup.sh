@@ -3,7 +3,9 @@
 # ROUNDS (default 7), the variants alternating round by round, and the ratios that matter as the
 # median of per-round pairs:
 #   - what the machinery costs: the tests' TestMain (the lifecycle, no database) against bare Vert.x
-#     (BaselineMain), both from the jar and the test classes, on the default JDK;
+#     (BaselineMain), both from the jar and the test classes, on the default JDK; and the same two
+#     each with a class-data-sharing archive of its own, from a training start of its own, to tell
+#     how much of the difference is loading classes;
 #   - the jar as the image runs it (`java -jar`, conf/config.json, in a scratch directory where
 #     whatever it writes under data/ goes): on the default JDK without and with the class-data-sharing archive the
 #     Dockerfile makes, and, if a JDK 25 is under /usr/lib/jvm (or JDK25=path), without and with an
@@ -55,9 +57,23 @@ first200() {
 java17=$(command -v java)
 # The lifecycle tests' configuration: TestMain declares no database.
 tests=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}" -cp "$cp")
+# A dynamic archive takes classes from jars only: the test classes, jarred.
+jar cf "$work/tests.jar" -C target/test-classes .
+archived=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}"
+  -cp "$jar:$work/tests.jar" -Xlog:cds=off -Xlog:cds+dynamic=off)
+# Each one's training: a start to its first 200, then SIGTERM; the classes it loaded are archived
+# at exit.
+for main in TestMain BaselineMain; do
+  first200 "train-$main" /hello "${archived[@]}" -XX:ArchiveClassesAtExit="$work/$main.jsa" \
+    "$pkg.$main"
+done
 for _ in $(seq "$rounds"); do
   first200 template-machinery /hello "${tests[@]}" "$pkg.TestMain"
   first200 bare-vertx /hello "${tests[@]}" "$pkg.BaselineMain"
+  first200 template-machinery-cds /hello "${archived[@]}" \
+    -XX:SharedArchiveFile="$work/TestMain.jsa" "$pkg.TestMain"
+  first200 bare-vertx-cds /hello "${archived[@]}" -XX:SharedArchiveFile="$work/BaselineMain.jsa" \
+    "$pkg.BaselineMain"
   first200 jar /health/live "$java17" "${flags[@]}" -jar "$jar"
   first200 jar-cds /health/live "$java17" "${flags[@]}" -XX:SharedArchiveFile="$work/service.jsa" \
     -Xlog:cds=off -jar "$jar"
@@ -71,8 +87,9 @@ done
 median() { sort -n "$work/$1.ms" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 spread() { sort -n "$work/$1.ms" | awk 'NR==1{lo=$1} {hi=$1} END {print lo "–" hi}'; }
 echo "start → first 200, ms, median of $rounds ($(java -version 2>&1 | head -n1)${jdk25:+; JDK 25: $("$jdk25/bin/java" -version 2>&1 | head -n1)})"
-for name in template-machinery bare-vertx jar jar-cds jar-jdk25 jar-jdk25-aot; do
-  [ -f "$work/$name.ms" ] && printf '%-20s %6s  (%s)\n' "$name" "$(median $name)" "$(spread $name)"
+for name in template-machinery bare-vertx template-machinery-cds bare-vertx-cds jar jar-cds \
+  jar-jdk25 jar-jdk25-aot; do
+  [ -f "$work/$name.ms" ] && printf '%-24s %6s  (%s)\n' "$name" "$(median $name)" "$(spread $name)"
 done
 # paired A B: the median (min–max) of A's start over B's, start by start: each round starts them one
 # after the other, so each pair sees the same machine, which the ratio of two medians does not.
@@ -80,6 +97,7 @@ paired() {
   paste -d' ' "$work/$1.ms" "$work/$2.ms" | awk '{print $1 / $2}' | median_range 2
 }
 echo "template machinery / bare Vert.x, per pair: $(paired template-machinery bare-vertx)"
+echo "the same, each with its own archive, per pair: $(paired template-machinery-cds bare-vertx-cds)"
 echo "jar with the archive / without, per pair: $(paired jar-cds jar)"
 if [ -n "$jdk25" ]; then
   echo "jar on JDK 25 with the AOT cache / without, per pair: $(paired jar-jdk25-aot jar-jdk25)"
