@@ -8,6 +8,7 @@ import com.example.service.lifecycle.Logging;
 import com.example.service.lifecycle.Metrics;
 import com.example.service.lifecycle.Service;
 import com.example.service.lifecycle.ShutdownSignals;
+import com.example.service.lifecycle.SystemDefaults;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.file.FileSystemOptions;
@@ -32,6 +33,7 @@ public final class Main {
 
   /** Runs {@code application} until a signal, and returns the exit status. */
   public static int run(Application application, String[] args) {
+    SystemDefaults.apply();
     Logging.configure();
     ShutdownSignals signals = ShutdownSignals.install();
 

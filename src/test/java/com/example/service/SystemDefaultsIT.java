@@ -1,0 +1,47 @@
+package com.example.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.example.service.lifecycle.SystemDefaults;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What {@link SystemDefaults} sets, seen in the fat jar's process through its class loading. */
+class SystemDefaultsIT {
+
+  @TempDir Path dir;
+
+  @Test
+  void nettyRegistersNoFlightRecorderEventsUnlessTheCommandLineAsks() throws Exception {
+    assertThat(loadsFlightRecorderMetadata("default", List.of()))
+        .as("JFR's metadata loaded by the first request, by default")
+        .isFalse();
+    assertThat(
+            loadsFlightRecorderMetadata(
+                "asked", List.of("-D" + SystemDefaults.NETTY_JFR + "=true")))
+        .as("JFR's metadata loaded by the first request, with -D%s=true", SystemDefaults.NETTY_JFR)
+        .isTrue();
+  }
+
+  /** Starts the service with {@code flags}, serves one request, stops it: was JFR's loaded? */
+  private boolean loadsFlightRecorderMetadata(String name, List<String> flags) throws Exception {
+    Path classes = dir.resolve(name + "-classes.txt");
+    List<String> args = new ArrayList<>(flags);
+    args.add("-Xlog:class+load=info:file=" + classes.toAbsolutePath());
+    args.addAll(ClassArchive.javaArgs());
+    args.add(TestMain.class.getName());
+    try (ServiceProcess service = ServiceProcess.java(List.of(), args, dir, Map.of());
+        RawHttp conn = new RawHttp("127.0.0.1", service.port(), 10_000)) {
+      assertThat(conn.get("/hello").status()).isEqualTo(200);
+      service.signal("TERM");
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
+    }
+    return Files.readString(classes).contains(" jdk.jfr.internal.MetadataLoader ");
+  }
+}
