@@ -20,6 +20,11 @@ public final class Main {
 
   private static final Logger LOG = Logger.getLogger("main");
 
+  // Before anything can load Netty, the application's constructor included.
+  static {
+    SystemDefaults.apply();
+  }
+
   private Main() {}
 
   /**
@@ -33,7 +38,6 @@ public final class Main {
 
   /** Runs {@code application} until a signal, and returns the exit status. */
   public static int run(Application application, String[] args) {
-    SystemDefaults.apply();
     Logging.configure();
     ShutdownSignals signals = ShutdownSignals.install();
 

@@ -12,7 +12,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What {@link SystemDefaults} sets, seen in the fat jar's process through its class loading. */
+/**
+ * What {@link SystemDefaults} sets, seen through the class loading of a service started from the
+ * fat jar and the test classes ({@link TestMain}, through {@link Main}).
+ */
 class SystemDefaultsIT {
 
   @TempDir Path dir;
@@ -20,16 +23,18 @@ class SystemDefaultsIT {
   @Test
   void nettyRegistersNoFlightRecorderEventsUnlessTheCommandLineAsks() throws Exception {
     assertThat(loadsFlightRecorderMetadata("default", List.of()))
-        .as("JFR's metadata loaded by the first request, by default")
+        .as("JFR metadata loaded by the first request, by default")
         .isFalse();
     assertThat(
             loadsFlightRecorderMetadata(
                 "asked", List.of("-D" + SystemDefaults.NETTY_JFR + "=true")))
-        .as("JFR's metadata loaded by the first request, with -D%s=true", SystemDefaults.NETTY_JFR)
+        .as("JFR metadata loaded by the first request, with -D%s=true", SystemDefaults.NETTY_JFR)
         .isTrue();
   }
 
-  /** Starts the service with {@code flags}, serves one request, stops it: was JFR's loaded? */
+  /**
+   * Starts the service with {@code flags}, serves one request, stops it: was JFR's metadata loaded?
+   */
   private boolean loadsFlightRecorderMetadata(String name, List<String> flags) throws Exception {
     Path classes = dir.resolve(name + "-classes.txt");
     List<String> args = new ArrayList<>(flags);

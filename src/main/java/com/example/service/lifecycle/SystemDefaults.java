@@ -2,8 +2,8 @@ package com.example.service.lifecycle;
 
 /**
  * The service's defaults for switches that the libraries underneath read from system properties
- * once, as they load. {@link #apply} sets them before any of those libraries loads, and leaves each
- * one that the command line ({@code -D}) has set already.
+ * once, as they load. {@link #apply}, called before any of those libraries loads ({@code Main}
+ * calls it as it is loaded), sets each one that the command line ({@code -D}) has not set already.
  */
 public final class SystemDefaults {
 
@@ -19,7 +19,10 @@ public final class SystemDefaults {
 
   private SystemDefaults() {}
 
-  /** Sets each default the command line has not set; call it before anything uses Netty. */
+  /**
+   * Sets each default the command line has not set, for the whole process; call it before anything
+   * loads Netty.
+   */
   public static void apply() {
     if (System.getProperty(NETTY_JFR) == null) {
       System.setProperty(NETTY_JFR, "false");
