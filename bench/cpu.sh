@@ -17,8 +17,10 @@
 # they share every core. CPU time is the server process's (utime + stime in /proc), so steal does
 # not count; each round also splits it by thread: the event loops, which serve the requests, the JIT
 # compilers, still at work after the warm-up, the collector, and the rest; and into user space and
-# the kernel (the system calls: reads and writes of the sockets). Run it after the
-# README's build command.
+# the kernel (its system calls, and the sockets' work done in them). Bare Vert.x runs as shipped,
+# with Netty's flight-recorder events on, which the template turns off (SystemDefaults); they cost
+# a check per buffer, and JAVA_TOOL_OPTIONS=-Dio.netty.jfr.enabled=false turns them off in both.
+# Run it after the README's build command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,8 +87,8 @@ measure() {
   requests=$(burst "$3" "$2" "$seconds")
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || { echo "no request succeeded: $1 $3" >&2; exit 1; }
   after=$(ticks "$pid")
-  echo "$requests $before $after" | awk '{print $1, $7 - $2, $8 - $3, $9 - $4, $10 - $5, $11 - $6}' \
-    >>"$work/$1-$3"
+  echo "$requests $before $after" |
+    awk '{print $1, $7 - $2, $8 - $3, $9 - $4, $10 - $5, $11 - $6}' >>"$work/$1-$3"
 }
 
 hz=$(getconf CLK_TCK)
@@ -119,7 +121,9 @@ for proto in ${PROTOCOLS:-http1 h2}; do
       -v p="$proto" -v r="$round" -v out="$work/rounds-$proto" '
       { for (i = 1; i <= 12; i++) s[i] += $i }
       END {
-        for (i = 2; i <= 6; i++) { t[i] = s[i] / hz / s[1] * 1e6; b[i] = s[i + 6] / hz / s[7] * 1e6 }
+        for (i = 2; i <= 6; i++) {
+          t[i] = s[i] / hz / s[1] * 1e6; b[i] = s[i + 6] / hz / s[7] * 1e6
+        }
         # The total and the threads are read a moment apart: "other" may come out a tick below 0.
         to = t[2] - t[3] - t[4] - t[5]; bo = b[2] - b[3] - b[4] - b[5]
         printf "%.2f %.2f %.3f %.3f %.3f %.3f\n", t[2], b[2], t[2] / b[2], t[3] / b[3],

@@ -5,7 +5,9 @@
 #   - what the machinery costs: the tests' TestMain (the lifecycle, no database) against bare Vert.x
 #     (BaselineMain), both from the jar and the test classes, on the default JDK; and the same two
 #     each with a class-data-sharing archive of its own, from a training start of its own, to tell
-#     how much of the difference is loading classes;
+#     how much of the difference is loading classes. Bare Vert.x runs as shipped, with Netty's
+#     flight-recorder events on, which the template turns off (SystemDefaults); for both off,
+#     JAVA_TOOL_OPTIONS=-Dio.netty.jfr.enabled=false;
 #   - the jar as the image runs it (`java -jar`, conf/config.json, in a scratch directory where
 #     whatever it writes under data/ goes): on the default JDK without and with the class-data-sharing archive the
 #     Dockerfile makes, and, if a JDK 25 is under /usr/lib/jvm (or JDK25=path), without and with an
@@ -58,7 +60,7 @@ java17=$(command -v java)
 # The lifecycle tests' configuration: TestMain declares no database.
 tests=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}" -cp "$cp")
 # A dynamic archive takes classes from jars only: the test classes, jarred.
-jar cf "$work/tests.jar" -C target/test-classes .
+"$(dirname "$(readlink -f "$java17")")/jar" cf "$work/tests.jar" -C target/test-classes .
 archived=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}"
   -cp "$jar:$work/tests.jar" -Xlog:cds=off -Xlog:cds+dynamic=off)
 # Each one's training: a start to its first 200, then SIGTERM; the classes it loaded are archived
@@ -66,6 +68,8 @@ archived=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "
 for main in TestMain BaselineMain; do
   first200 "train-$main" /hello "${archived[@]}" -XX:ArchiveClassesAtExit="$work/$main.jsa" \
     "$pkg.$main"
+  # The runs below hide the JVM's archive messages: one that fails here would go unnoticed there.
+  [ -s "$work/$main.jsa" ] || { cat "$work/train-$main.log" >&2; exit 1; }
 done
 for _ in $(seq "$rounds"); do
   first200 template-machinery /hello "${tests[@]}" "$pkg.TestMain"
@@ -89,7 +93,8 @@ spread() { sort -n "$work/$1.ms" | awk 'NR==1{lo=$1} {hi=$1} END {print lo "–"
 echo "start → first 200, ms, median of $rounds ($(java -version 2>&1 | head -n1)${jdk25:+; JDK 25: $("$jdk25/bin/java" -version 2>&1 | head -n1)})"
 for name in template-machinery bare-vertx template-machinery-cds bare-vertx-cds jar jar-cds \
   jar-jdk25 jar-jdk25-aot; do
-  [ -f "$work/$name.ms" ] && printf '%-24s %6s  (%s)\n' "$name" "$(median $name)" "$(spread $name)"
+  [ -f "$work/$name.ms" ] &&
+    printf '%-24s %6s  (%s)\n' "$name" "$(median $name)" "$(spread $name)"
 done
 # paired A B: the median (min–max) of A's start over B's, start by start: each round starts them one
 # after the other, so each pair sees the same machine, which the ratio of two medians does not.
@@ -97,7 +102,8 @@ paired() {
   paste -d' ' "$work/$1.ms" "$work/$2.ms" | awk '{print $1 / $2}' | median_range 2
 }
 echo "template machinery / bare Vert.x, per pair: $(paired template-machinery bare-vertx)"
-echo "the same, each with its own archive, per pair: $(paired template-machinery-cds bare-vertx-cds)"
+echo "the same, each with its own archive, per pair:" \
+  "$(paired template-machinery-cds bare-vertx-cds)"
 echo "jar with the archive / without, per pair: $(paired jar-cds jar)"
 if [ -n "$jdk25" ]; then
   echo "jar on JDK 25 with the AOT cache / without, per pair: $(paired jar-jdk25-aot jar-jdk25)"
