@@ -59,7 +59,14 @@ public final class ServiceProcess implements AutoCloseable {
    * HTTP_PORT=0 and a record file in {@code dir}.
    */
   static ServiceProcess start(Path dir, Map<String, String> env) throws IOException {
+    return start(dir, env, List.of());
+  }
+
+  /** As {@link #start(Path, Map)}, with {@code jvmFlags} (say, {@code -D} or {@code -Xlog}) too. */
+  static ServiceProcess start(Path dir, Map<String, String> env, List<String> jvmFlags)
+      throws IOException {
     List<String> args = new ArrayList<>(List.of("-ea"));
+    args.addAll(jvmFlags);
     args.addAll(ClassArchive.javaArgs());
     args.add(TestMain.class.getName());
     return java(List.of(), args, dir, env);

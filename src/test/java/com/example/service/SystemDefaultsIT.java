@@ -39,9 +39,7 @@ class SystemDefaultsIT {
     Path classes = dir.resolve(name + "-classes.txt");
     List<String> args = new ArrayList<>(flags);
     args.add("-Xlog:class+load=info:file=" + classes.toAbsolutePath());
-    args.addAll(ClassArchive.javaArgs());
-    args.add(TestMain.class.getName());
-    try (ServiceProcess service = ServiceProcess.java(List.of(), args, dir, Map.of());
+    try (ServiceProcess service = ServiceProcess.start(dir, Map.of(), args);
         RawHttp conn = new RawHttp("127.0.0.1", service.port(), 10_000)) {
       assertThat(conn.get("/hello").status()).isEqualTo(200);
       service.signal("TERM");
