@@ -58,11 +58,11 @@ first200() {
 
 java17=$(command -v java)
 # The lifecycle tests' configuration: TestMain declares no database.
-tests=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}" -cp "$cp")
+lifecycle=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}")
+tests=("${lifecycle[@]}" -cp "$cp")
 # A dynamic archive takes classes from jars only: the test classes, jarred.
 "$(dirname "$(readlink -f "$java17")")/jar" cf "$work/tests.jar" -C target/test-classes .
-archived=(env CONFIG_PATH="$PWD/src/test/resources/test-config.json" "$java17" "${flags[@]}"
-  -cp "$jar:$work/tests.jar" -Xlog:cds=off -Xlog:cds+dynamic=off)
+archived=("${lifecycle[@]}" -cp "$jar:$work/tests.jar" -Xlog:cds=off -Xlog:cds+dynamic=off)
 # Each one's training: a start to its first 200, then SIGTERM; the classes it loaded are archived
 # at exit.
 for main in TestMain BaselineMain; do
