@@ -88,13 +88,12 @@ for _ in $(seq "$rounds"); do
   fi
 done
 
-median() { sort -n "$work/$1.ms" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-spread() { sort -n "$work/$1.ms" | awk 'NR==1{lo=$1} {hi=$1} END {print lo "–" hi}'; }
 echo "start → first 200, ms, median of $rounds ($(java -version 2>&1 | head -n1)${jdk25:+; JDK 25: $("$jdk25/bin/java" -version 2>&1 | head -n1)})"
 for name in template-machinery bare-vertx template-machinery-cds bare-vertx-cds jar jar-cds \
   jar-jdk25 jar-jdk25-aot; do
-  [ -f "$work/$name.ms" ] &&
-    printf '%-24s %6s  (%s)\n' "$name" "$(median $name)" "$(spread $name)"
+  [ -f "$work/$name.ms" ] || continue
+  stats=$(median_range 0 <"$work/$name.ms")
+  printf '%-24s %6s  %s\n' "$name" "${stats%% *}" "${stats#* }"
 done
 # paired A B: the median (min–max) of A's start over B's, start by start: each round starts them one
 # after the other, so each pair sees the same machine, which the ratio of two medians does not.
