@@ -21,7 +21,7 @@ public final class BaselineMain extends VerticleBase {
   private final int port;
   private HttpServer server;
 
-  private BaselineMain(String host, int port) {
+  BaselineMain(String host, int port) {
     this.host = host;
     this.port = port;
   }
