@@ -3,7 +3,6 @@ package com.example.service.lifecycle.internal;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Stream;
@@ -15,9 +14,10 @@ import java.util.function.BiConsumer;
  * The body timeout of an HTTP/2 connection's streams: a stream its client has not ended within the
  * timeout from its start is reset (RST_STREAM with CANCEL), as the HTTP/1.1 guard answers 408; the
  * connection and its other streams go on. A GET, whose HEADERS end its stream, costs nothing here.
- * Installed by {@link Http2Timeouts}; every method runs on the connection's loop.
+ * Told of the connection's streams by {@link Http2Timeouts}; every method runs on the connection's
+ * loop.
  */
-final class Http2BodyTimeout extends Http2ConnectionAdapter {
+final class Http2BodyTimeout {
 
   private final ChannelHandlerContext ctx;
   private final Http2ConnectionHandler codec;
@@ -48,8 +48,8 @@ final class Http2BodyTimeout extends Http2ConnectionAdapter {
     this.errors = errors;
   }
 
-  @Override
-  public void onStreamActive(Http2Stream stream) {
+  /** A stream has opened. */
+  void streamActive(Http2Stream stream) {
     if (stopped || !stream.state().remoteSideOpen()) {
       return;
     }
@@ -59,15 +59,15 @@ final class Http2BodyTimeout extends Http2ConnectionAdapter {
     }
   }
 
-  @Override
-  public void onStreamHalfClosed(Http2Stream stream) {
+  /** A stream's client or server side has ended. */
+  void streamHalfClosed(Http2Stream stream) {
     if (!stream.state().remoteSideOpen()) {
       receiving.remove(stream); // its body is whole
     }
   }
 
-  @Override
-  public void onStreamClosed(Http2Stream stream) {
+  /** A stream has closed. */
+  void streamClosed(Http2Stream stream) {
     receiving.remove(stream);
   }
 

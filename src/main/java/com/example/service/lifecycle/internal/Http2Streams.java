@@ -3,7 +3,6 @@ package com.example.service.lifecycle.internal;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
-import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Stream;
 import java.util.function.BiConsumer;
@@ -13,11 +12,12 @@ import java.util.function.BiConsumer;
  * left the process, which is not when the route ended it: Vert.x ends a response at once, while
  * Netty holds its DATA until the client's flow-control window lets it go, and a client that never
  * opens the window never gets it. Netty closes a stream once its last frame is written; a stream
- * closed by a reset of ours, or because the connection went, never delivered what was held.
+ * closed by a reset of ours, or because the connection went, never delivered what was held. The
+ * connection's {@link Http2Timeouts} tells it of each stream that closes.
  *
  * @param <T> what the caller tracks per stream
  */
-final class Http2Streams<T> extends Http2ConnectionAdapter {
+final class Http2Streams<T> {
 
   private final Http2Connection connection;
   private final Channel channel;
@@ -35,7 +35,6 @@ final class Http2Streams<T> extends Http2ConnectionAdapter {
     this.channel = codec.channel();
     this.key = connection.newKey();
     this.closed = closed;
-    connection.addListener(this);
   }
 
   /**
@@ -52,8 +51,8 @@ final class Http2Streams<T> extends Http2ConnectionAdapter {
     return true;
   }
 
-  @Override
-  public void onStreamClosed(Http2Stream stream) {
+  /** A stream of the connection has closed. */
+  void streamClosed(Http2Stream stream) {
     T tracked = stream.removeProperty(key);
     if (tracked != null) {
       // Closed with the channel still up and no reset of ours: its last frame was written.

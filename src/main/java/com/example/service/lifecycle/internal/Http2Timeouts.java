@@ -16,6 +16,7 @@ import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.Future;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * The time limits of one HTTP/2 connection, in front of Vert.x's HTTP/2 handler, as the HTTP/1.1
@@ -81,6 +82,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private Http2ConnectionHandler codec;
   private Http2Connection connection;
   private Runnable onIdle;
+  private Consumer<Http2Stream> onStreamClosed;
 
   private Head head = Head.HANDSHAKE;
   private long headSince;
@@ -180,15 +182,27 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     this.onIdle = goAway;
   }
 
+  /**
+   * Also told of each stream that closes, after the timeouts. What else follows the connection's
+   * streams hears of them from here: Netty calls every listener of a connection on each event of
+   * every stream, and each listener costs about 1% of an HTTP/2 request's CPU.
+   */
+  void onStreamClosed(Consumer<Http2Stream> closed) {
+    this.onStreamClosed = closed;
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     codec = ctx.pipeline().get(Http2ConnectionHandler.class);
     connection = codec.connection();
+    bodies = new Http2BodyTimeout(ctx, codec, bodyNanos, errors);
+    // The one listener: see onStreamClosed.
     connection.addListener(
         new Http2ConnectionAdapter() {
           @Override
           public void onStreamActive(Http2Stream stream) {
+            bodies.streamActive(stream);
             if (closed) {
               return;
             }
@@ -199,12 +213,19 @@ final class Http2Timeouts extends ChannelDuplexHandler {
           }
 
           @Override
+          public void onStreamHalfClosed(Http2Stream stream) {
+            bodies.streamHalfClosed(stream);
+          }
+
+          @Override
           public void onStreamClosed(Http2Stream stream) {
             armIdleIfNoStream();
+            bodies.streamClosed(stream);
+            if (onStreamClosed != null) {
+              onStreamClosed.accept(stream);
+            }
           }
         });
-    bodies = new Http2BodyTimeout(ctx, codec, bodyNanos, errors);
-    connection.addListener(bodies);
     headSince = now();
     armHead();
   }

@@ -85,8 +85,10 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
     if (conn.http2) {
       // Idle for HTTP_IDLE_TIMEOUT_MS: told to go as the drain tells it, a stream on its way
       // served.
-      Http2Switch.timeouts(connection).onIdle(() -> states.closeWhenIdle(conn));
+      Http2Timeouts timeouts = Http2Switch.timeouts(connection);
+      timeouts.onIdle(() -> states.closeWhenIdle(conn));
       conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::streamClosed);
+      timeouts.onStreamClosed(conn.streams::streamClosed);
     } else {
       conn.guard = ConnectionGuard.install(connection, guard, new Http1Events(this, conn));
       shared.accepted(conn.guard.channel());
