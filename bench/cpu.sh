@@ -34,9 +34,9 @@ instances=${INSTANCES:-1}
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-core= load_core=() wrk_threads=-t2
+core= load_core=()
 if [ "$instances" = 1 ] && [ "$(nproc)" -ge 2 ]; then
-  core=1 load_core=(taskset -c 0) wrk_threads=-t1
+  core=1 load_core=(taskset -c 0)
 fi
 
 # start NAME MAIN PORT
@@ -51,17 +51,6 @@ stop() {
   kill -TERM "$pid"
   wait "$pid" || true
   rm "$work/$1.pid"
-}
-
-# burst PROTOCOL PORT SECONDS: prints the requests that succeeded
-burst() {
-  if [ "$1" = h2 ]; then
-    "${load_core[@]}" h2load -c16 -m10 -D"$3" "http://127.0.0.1:$2/hello" |
-      awk '/^requests:/ {print $8}'
-  else
-    "${load_core[@]}" wrk "$wrk_threads" -c32 -d"$3s" "http://127.0.0.1:$2/hello" |
-      awk '/requests in/ {print $1}'
-  fi
 }
 
 # ticks PID: "TOTAL LOOPS JIT GC KERNEL", the process's CPU ticks so far, those of its event loops,
@@ -84,7 +73,7 @@ measure() {
   local pid before after requests
   pid=$(cat "$work/$1.pid")
   before=$(ticks "$pid")
-  requests=$(burst "$3" "$2" "$seconds")
+  requests=$(burst "$3" "$2" "$seconds" "${load_core[@]}")
   [ -n "$requests" ] && [ "$requests" -gt 0 ] || { echo "no request succeeded: $1 $3" >&2; exit 1; }
   after=$(ticks "$pid")
   echo "$requests $before $after" |
@@ -100,8 +89,8 @@ for proto in ${PROTOCOLS:-http1 h2}; do
     start bare BaselineMain 18781
     # Four warm-up bursts each by default: fewer leave the JIT compiling into the measured ones.
     for _ in $(seq "$warmup"); do
-      burst $proto 18780 2 >/dev/null
-      burst $proto 18781 2 >/dev/null
+      burst $proto 18780 2 "${load_core[@]}" >/dev/null
+      burst $proto 18781 2 "${load_core[@]}" >/dev/null
     done
     rm -f "$work/template-$proto" "$work/bare-$proto"
     for i in $(seq "$pairs"); do

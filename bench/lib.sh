@@ -23,6 +23,21 @@ median_range() {
       printf f " (" f "–" f ")", m, r[1], r[NR]}'
 }
 
+# burst PROTOCOL PORT SECONDS [PREFIX...]: GET /hello on 127.0.0.1:PORT for SECONDS, the load
+# generator run under PREFIX (taskset -c 0, say): h2 by h2load over h2c (16 connections × 10
+# streams), http1 by wrk (32 connections, on one thread, or on two without a PREFIX, when it shares
+# every core with the server). Prints the requests that succeeded.
+burst() {
+  local proto=$1 port=$2 seconds=$3
+  shift 3
+  if [ "$proto" = h2 ]; then
+    "$@" h2load -c16 -m10 -D"$seconds" "http://127.0.0.1:$port/hello" | awk '/^requests:/ {print $8}'
+  else
+    "$@" wrk -t$(($# > 0 ? 1 : 2)) -c32 -d"${seconds}s" "http://127.0.0.1:$port/hello" |
+      awk '/requests in/ {print $1}'
+  fi
+}
+
 # The package Main is in: the scripts keep working after the package is renamed.
 pkg=$(sed -n 's:.*<main.class>\(.*\)\.Main</main.class>.*:\1:p' pom.xml)
 if [ ! -f target/service.jar ] || [ ! -d target/test-classes ]; then

@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 needs wrk=wrk taskset=util-linux curl=curl h2load=nghttp2-client
 duration=${DURATION:-20}
+# h2 (h2load over h2c, 16 connections × 10 streams) or http1 (wrk, 32 connections)
+protocol=${PROTOCOL:-http1}
 out=$(mktemp -d)
 if [ -n "${KEEP:-}" ]; then
   echo "recordings: $out" >&2
@@ -26,16 +28,6 @@ sed 's:\(control="method-sampling-java-interval">\)[^<]*<:\11 ms<:' \
   "$java_home/lib/jfr/profile.jfc" >"$out/sample.jfc"
 
 # profile NAME MAIN PORT: prints "NAME REQUESTS CPU_TICKS" and leaves $out/NAME.jfr
-# load SECONDS PORT: /hello from core 0; PROTOCOL=h2 sends it over h2c (h2load, 16 connections
-# with 10 streams each, as bench/run.sh does) instead of HTTP/1.1 (wrk, 32 connections).
-load() {
-  if [ "${PROTOCOL:-http1}" = h2 ]; then
-    taskset -c 0 h2load -c16 -m10 -D "$1" "http://127.0.0.1:$2/hello"
-  else
-    taskset -c 0 wrk -t1 -c32 -d"$1s" "http://127.0.0.1:$2/hello"
-  fi
-}
-
 profile() {
   local name=$1 main=$2 port=$3
   # DebugNonSafepoints: without it, a sample lands on the frame of the nearest safepoint, often
@@ -46,17 +38,16 @@ profile() {
   local pid=$served
   # Four warm-up runs: fewer leave the JIT compiling through the measured run. The measured
   # recording is a second one, over the same events.
-  for _ in 1 2 3 4; do load 2 $port >/dev/null; done
+  for _ in 1 2 3 4; do burst "$protocol" $port 2 taskset -c 0 >/dev/null; done
   jcmd $pid JFR.start name=measured settings="$out/sample.jfc" >/dev/null
-  local t0 t1
+  local t0 t1 requests
   t0=$(awk '{print $14+$15}' /proc/$pid/stat)
-  load "$duration" $port >"$out/$name.load"
+  requests=$(burst "$protocol" $port "$duration" taskset -c 0)
   t1=$(awk '{print $14+$15}' /proc/$pid/stat)
   jcmd $pid JFR.stop name=measured filename="$out/$name.jfr" >/dev/null
   kill -TERM $pid
   wait $pid || true
-  # wrk: "N requests in"; h2load: "requests: N total, N started, N done, N succeeded".
-  echo "$name $(awk '/requests in/{print $1} /^requests:/{print $8}' "$out/$name.load") $((t1 - t0))"
+  echo "$name $requests $((t1 - t0))"
 }
 
 {

@@ -28,15 +28,6 @@ template_port=18790 bare_port=18791
 work=$(mktemp -d)
 trap 'kill ${served:-} 2>/dev/null; rm -rf "$work"' EXIT
 
-# load PROTOCOL PORT SECONDS: prints the requests that succeeded
-load() {
-  if [ "$1" = h2 ]; then
-    taskset -c 0 h2load -c16 -m10 -D"$3" "http://127.0.0.1:$2/hello" | awk '/^requests:/ {print $8}'
-  else
-    taskset -c 0 wrk -t1 -c32 -d"$3s" "http://127.0.0.1:$2/hello" | awk '/requests in/ {print $1}'
-  fi
-}
-
 # loop_ns: "TID NANOSECONDS" for each event-loop thread of the server (its name, truncated by the
 # kernel, is vert.x-eventloo...)
 loop_ns() {
@@ -51,7 +42,7 @@ loop_ns() {
 busiest() {
   local before
   before=$(loop_ns)
-  load "$1" "$2" 2 >/dev/null
+  burst "$1" "$2" 2 taskset -c 0 >/dev/null
   join <(sort <<<"$before") <(loop_ns | sort) | awk '$3 - $2 > max {max = $3 - $2; tid = $1} END {print tid}'
 }
 
@@ -64,8 +55,8 @@ for proto in ${PROTOCOLS:-http1 h2}; do
     BARE_PORT=$bare_port serve "$work/server.log" $template_port 1 1 SideBySideMain
     until curl -s -o /dev/null "http://127.0.0.1:$bare_port/hello"; do sleep 0.05; done
     for _ in 1 2 3 4; do
-      load $proto $template_port 2 >/dev/null &
-      load $proto $bare_port 2 >/dev/null
+      burst $proto $template_port 2 taskset -c 0 >/dev/null &
+      burst $proto $bare_port 2 taskset -c 0 >/dev/null
       wait $!
     done
     template=$(busiest $proto $template_port)
@@ -76,8 +67,8 @@ for proto in ${PROTOCOLS:-http1 h2}; do
     fi
     for round in $(seq "$rounds"); do
       t0=$(ns "$template") b0=$(ns "$bare")
-      load $proto $template_port "$seconds" >"$work/template.requests" &
-      bare_requests=$(load $proto $bare_port "$seconds")
+      burst $proto $template_port "$seconds" taskset -c 0 >"$work/template.requests" &
+      bare_requests=$(burst $proto $bare_port "$seconds" taskset -c 0)
       wait $!
       t1=$(ns "$template") b1=$(ns "$bare")
       template_requests=$(cat "$work/template.requests")
