@@ -11,8 +11,6 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.Future;
 import java.util.function.BiConsumer;
@@ -31,8 +29,9 @@ import java.util.function.Consumer;
  *   <li>a request body must be complete within the body timeout ({@link Http2BodyTimeout}, which
  *       this installs);
  *   <li>response DATA waiting for the client (on its flow-control window, or on the socket) must
- *       make progress within the write timeout, else the connection gets a GOAWAY and is closed;
- *       its streams are then lost, and the drain counts them aborted;
+ *       make progress within the write timeout ({@link Http2WriteTimeout}, which this installs),
+ *       else the connection gets a GOAWAY and is closed; its streams are then lost, and the drain
+ *       counts them aborted;
  *   <li>a connection with no open stream for the idle timeout is asked to go away: {@link #onIdle}
  *       is told (the drain's two GOAWAYs, so a stream the client opens meanwhile is served).
  * </ul>
@@ -47,7 +46,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   static final String NAME = "http2Timeouts";
 
   private static final int PREFACE_LENGTH = 24;
-  private static final int DATA = 0x0;
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int CONTINUATION = 0x9;
@@ -75,6 +73,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private final long bodyNanos;
   private Http2BodyTimeout bodies;
   private final long writeNanos;
+  private Http2WriteTimeout writes;
   private final long idleNanos;
   private final BiConsumer<String, String> errors;
 
@@ -89,7 +88,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private long idleSince;
   private Future<?> headTimer;
   private Future<?> idleTimer;
-  private Future<?> writeTimer;
 
   /** The channel is closed: no timer is set again. */
   private boolean closed;
@@ -97,19 +95,12 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   /** The idle timeout has passed: the connection is going away, and is never idle again. */
   private boolean idled;
 
-  /** Response DATA bytes handed on to the socket, and when they last grew (or nothing waited). */
-  private long dataWritten;
-
-  private long dataWrittenAtCheck;
-  private long writeProgressAt;
-
   // Set by one read's walk and acted on after it, so that a read of whole frames reads no clock: a
   // frame or header block began in it; the handshake or a header block ended in it.
   private boolean headBegan;
   private boolean headEnded;
 
   private final Http2Frames inbound = new Http2Frames(PREFACE_LENGTH);
-  private final Http2Frames outbound = new Http2Frames(0);
 
   private final Http2Frames.Events clientFrames =
       new Http2Frames.Events() {
@@ -140,16 +131,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
           if (ended) {
             head = Head.NONE;
             headEnded = true;
-          }
-        }
-      };
-
-  private final Http2Frames.Events serverFrames =
-      new Http2Frames.Events() {
-        @Override
-        public void payload(int type, int bytes) {
-          if (type == DATA) {
-            dataWritten += bytes;
           }
         }
       };
@@ -197,19 +178,14 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     codec = ctx.pipeline().get(Http2ConnectionHandler.class);
     connection = codec.connection();
     bodies = new Http2BodyTimeout(ctx, codec, bodyNanos, errors);
+    writes = new Http2WriteTimeout(ctx, codec, writeNanos, () -> expire("write timeout"));
     // The one listener: see onStreamClosed.
     connection.addListener(
         new Http2ConnectionAdapter() {
           @Override
           public void onStreamActive(Http2Stream stream) {
             bodies.streamActive(stream);
-            if (closed) {
-              return;
-            }
-            if (writeTimer == null) {
-              writeProgressAt = now();
-              writeTimer = schedule(Http2Timeouts.this::checkWrites, writeNanos / 4);
-            }
+            writes.streamActive();
           }
 
           @Override
@@ -269,7 +245,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   @Override
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (msg instanceof ByteBuf bytes) {
-      outbound.walk(bytes, serverFrames);
+      writes.written(bytes);
     }
     ctx.write(msg, promise);
   }
@@ -295,47 +271,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
       return;
     }
     expire(head == Head.HANDSHAKE ? "preface and SETTINGS timeout" : "request head timeout");
-  }
-
-  /**
-   * Every quarter of the write timeout while a stream is open: data waiting for the client must
-   * have moved since it began to wait, within the timeout.
-   */
-  private void checkWrites() {
-    writeTimer = null;
-    if (head == Head.EXPIRED || connection.numActiveStreams() == 0) {
-      return;
-    }
-    long now = now();
-    if (!dataWaiting() || dataWritten != dataWrittenAtCheck) {
-      writeProgressAt = now;
-    }
-    dataWrittenAtCheck = dataWritten;
-    if (now - writeProgressAt >= writeNanos) {
-      expire("write timeout");
-      return;
-    }
-    writeTimer = schedule(this::checkWrites, writeNanos / 4);
-  }
-
-  /** Whether response data waits on the client: on a flow-control window, or on the socket. */
-  private boolean dataWaiting() {
-    if (!ctx.channel().isWritable()) {
-      return true;
-    }
-    Http2RemoteFlowController flow = codec.encoder().flowController();
-    boolean[] held = {false};
-    try {
-      connection.forEachActiveStream(
-          stream -> {
-            // Vert.x keeps a stream's data itself while Netty says the stream's window is spent.
-            held[0] = flow.hasFlowControlled(stream) || !flow.isWritable(stream);
-            return !held[0];
-          });
-    } catch (Http2Exception visitorThrowsNone) {
-      throw new IllegalStateException(visitorThrowsNone);
-    }
-    return held[0];
   }
 
   /**
@@ -399,8 +334,8 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     cancel(headTimer);
     if (bodies != null) {
       bodies.stop();
+      writes.stop();
     }
-    cancel(writeTimer);
     cancel(idleTimer);
   }
 
