@@ -359,8 +359,10 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
    * will, or it was never answered (the client reset the stream, or the connection went).
    */
   private void streamClosed(Exchange exchange, boolean out) {
-    boolean answered = exchange.response.ended();
-    if (answered && !out && drain.phase() != Phase.SERVING && !exchange.aborted) {
+    // Only a drain counts what was answered: while serving, Vert.x's ended(), which locks the
+    // connection, is not asked at every stream's close.
+    boolean answered = drain.phase() != Phase.SERVING && exchange.response.ended();
+    if (answered && !out && !exchange.aborted) {
       // Ended by its route, but its last bytes waited on the client's window and never left.
       exchange.aborted = true;
       shared.countAborted(1);
