@@ -421,6 +421,16 @@ class InProcessShutdownIT {
       assertThat(conn.get("/anything").body()).isEqualTo("app");
       // Metrics are off here: /metrics is the application's like any other path.
       assertThat(conn.get("/metrics").body()).isEqualTo("app");
+      // The path decides: whatever the query, and in an absolute-form target too.
+      assertThat(conn.get("/health/live?verbose").body()).isEqualTo("{\"status\":\"UP\"}");
+      assertThat(conn.get("http://127.0.0.1:" + port + "/health/live").body())
+          .isEqualTo("{\"status\":\"UP\"}");
+      assertThat(conn.get("/health/lively").body()).isEqualTo("app");
+    }
+    try (H2Client h2 = new H2Client("127.0.0.1", port)) {
+      assertThat(h2.get("/health/live?verbose").get(5, TimeUnit.SECONDS).body())
+          .isEqualTo("{\"status\":\"UP\"}");
+      assertThat(h2.get("/health/lively").get(5, TimeUnit.SECONDS).body()).isEqualTo("app");
     }
     // Their router answers errors as the application's does.
     assertDeleteIsAJson405("/health/live");

@@ -118,9 +118,7 @@ public final class HttpVerticle extends VerticleBase {
       Probes.route(vertx, probes, state, metrics, application, config);
       answerHeadOnGetRoutes(probes);
       loop.connections()
-          .routes(
-              request ->
-                  (Probes.serves(metrics, request.path()) ? probes : router).handle(request));
+          .routes(request -> (Probes.serves(metrics, request) ? probes : router).handle(request));
     } else {
       loop.connections().routes(router);
     }

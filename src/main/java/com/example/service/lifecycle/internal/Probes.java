@@ -6,6 +6,7 @@ import com.example.service.lifecycle.LifecyclePhase;
 import com.example.service.lifecycle.Metrics;
 import com.example.service.lifecycle.ServiceState;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
@@ -34,8 +35,20 @@ final class Probes {
     return path != null && PATHS.contains(path);
   }
 
-  /** Whether {@link #route} with {@code metrics} serves {@code path}, exactly as requested. */
-  static boolean serves(Metrics metrics, String path) {
+  /**
+   * Whether {@link #route} with {@code metrics} serves the request's path, exactly as requested.
+   * Asked of every request on the service port: its URI first, as over HTTP/2 Vert.x's {@code
+   * path()} takes the connection's lock, and a URI that starts with {@code /} starts with its path.
+   */
+  static boolean serves(Metrics metrics, HttpServerRequest request) {
+    String uri = request.uri();
+    if (uri.startsWith("/")
+        && !uri.startsWith(LIVE)
+        && !uri.startsWith(READY)
+        && !uri.startsWith(Metrics.PATH)) {
+      return false;
+    }
+    String path = request.path();
     return isProbe(path) && (metrics != null || !path.equals(Metrics.PATH));
   }
 
