@@ -12,7 +12,7 @@ import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
-import java.util.Set;
+import java.util.List;
 
 /**
  * What probes and scrapers ask for: {@code /health/live}, {@code /health/ready} (the shutdown's
@@ -24,7 +24,7 @@ final class Probes {
   static final String LIVE = "/health/live";
   static final String READY = "/health/ready";
 
-  private static final Set<String> PATHS = Set.of(LIVE, READY, Metrics.PATH);
+  private static final List<String> PATHS = List.of(LIVE, READY, Metrics.PATH);
 
   private static final JsonObject UP = new JsonObject().put("status", "UP");
 
@@ -42,14 +42,20 @@ final class Probes {
    */
   static boolean serves(Metrics metrics, HttpServerRequest request) {
     String uri = request.uri();
-    if (uri.startsWith("/")
-        && !uri.startsWith(LIVE)
-        && !uri.startsWith(READY)
-        && !uri.startsWith(Metrics.PATH)) {
+    if (uri.startsWith("/") && !startsWithAProbe(uri)) {
       return false;
     }
     String path = request.path();
     return isProbe(path) && (metrics != null || !path.equals(Metrics.PATH));
+  }
+
+  private static boolean startsWithAProbe(String uri) {
+    for (int i = 0; i < PATHS.size(); i++) {
+      if (uri.startsWith(PATHS.get(i))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
