@@ -15,7 +15,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Context;
-import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.ext.web.Router;
@@ -72,7 +72,9 @@ public final class Metrics {
   private List<MeterBinder> jvm = List.of();
 
   private boolean closed;
-  private Future<Void> jvmBound = Future.succeededFuture();
+
+  /** Completes once the JVM's meters are bound; /metrics waits for them. */
+  private final Promise<Void> jvmBound = Promise.promise();
 
   private Metrics(PrometheusMeterRegistry registry) {
     this.registry = registry;
@@ -106,15 +108,18 @@ public final class Metrics {
       // More than a default may cost on a trivial route (docs/observability.md).
       metrics.addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER);
     }
-    Vertx vertx =
-        Vertx.builder()
-            .with(options.setMetricsOptions(metrics))
-            .withMetrics(new MicrometerMetricsFactory(registry))
-            .build();
-    // The same meters vertx-micrometer would bind while making Vert.x: about 100 ms of class
-    // loading and MXBean lookups, here on a worker while the service starts; /metrics waits.
-    jvmBound = vertx.executeBlocking(this::bindJvm, false);
-    return vertx;
+    return Vertx.builder()
+        .with(options.setMetricsOptions(metrics))
+        .withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
+  }
+
+  /**
+   * Binds the meters vertx-micrometer would bind while making Vert.x: about 100 ms of class loading
+   * and MXBean lookups, here on a worker once the service listens, so they do not delay its start.
+   */
+  void bindJvm(Vertx vertx) {
+    vertx.executeBlocking(this::bindJvm, false).onComplete(jvmBound);
   }
 
   private synchronized Void bindJvm() {
@@ -200,11 +205,11 @@ public final class Metrics {
         .get(PATH)
         .handler(
             ctx -> {
-              if (jvmBound.isComplete()) {
+              if (jvmBound.future().isComplete()) {
                 ctx.next();
               } else {
                 Context context = ctx.vertx().getOrCreateContext();
-                jvmBound.onComplete(ar -> context.runOnContext(v -> ctx.next()));
+                jvmBound.future().onComplete(ar -> context.runOnContext(v -> ctx.next()));
               }
             })
         .handler(PrometheusScrapingHandler.create(registry));

@@ -128,6 +128,9 @@ public final class Service {
         .compose(v -> service.startManagement(application, config, metrics))
         .map(
             v -> {
+              if (metrics != null) {
+                metrics.bindJvm(vertx);
+              }
               service.port = first.get().actualPort();
               long startedMs = Clock.sinceProcessStartMs();
               Logging.log(
