@@ -3,6 +3,8 @@ package com.example.service.lifecycle.internal;
 import com.example.service.lifecycle.internal.LoopDrain.Phase;
 import com.example.service.lifecycle.internal.TrackedConnection.State;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
 
 /**
  * One event loop's connections by {@link State}: the one place a connection's state changes, the
@@ -83,6 +85,27 @@ final class ConnectionStates {
       return;
     }
     goAway.last(conn);
+  }
+
+  /**
+   * An HTTP/1 response has ended on a busy connection. Vert.x closes a connection only when the
+   * request asked to; a response saying so (the drain's, or a 413 whose body was not read) has it
+   * closed here. Otherwise, with no request left, it is idle again.
+   */
+  void responseEnded(TrackedConnection conn, HttpServerResponse response) {
+    boolean draining = drain.phase() != Phase.SERVING;
+    if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
+      if (draining || conn.retired) {
+        // Its client reconnects now: a drain beginning meanwhile lets that connection land.
+        drain.invited();
+      }
+      close(conn, true);
+    } else if (conn.exchanges.isEmpty()) {
+      set(conn, State.IDLE);
+      if (draining) {
+        closeWhenIdle(conn);
+      }
+    }
   }
 
   /**

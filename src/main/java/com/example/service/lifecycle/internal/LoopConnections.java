@@ -7,9 +7,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -333,21 +331,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
       }
     }
     if (conn.state == State.BUSY) {
-      HttpServerResponse response = exchange.response;
-      // Vert.x closes a connection only when the request asked to; a response saying so (the
-      // drain's, or a 413 whose body was not read) needs the close done here.
-      if (response.headers().contains(HttpHeaders.CONNECTION, HttpHeaders.CLOSE, true)) {
-        if (draining || conn.retired) {
-          // Its client reconnects now: a drain beginning meanwhile lets that connection land.
-          drain.invited();
-        }
-        states.close(conn, true);
-      } else if (conn.exchanges.isEmpty()) {
-        states.set(conn, State.IDLE);
-        if (draining) {
-          states.closeWhenIdle(conn);
-        }
-      }
+      states.responseEnded(conn, exchange.response);
     }
     // Only once this connection counts as idle or closing: checked earlier, the end of a streamed
     // response would make the loop look quiet and let the listener close under it.
