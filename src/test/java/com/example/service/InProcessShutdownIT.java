@@ -9,9 +9,11 @@ import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.json.JsonObject;
@@ -630,15 +632,33 @@ class InProcessShutdownIT {
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
   void anEventStreamEndsWithAReconnectEvent(int instances, Vertx vertx) throws Exception {
+    eventStreamEndsWithAReconnectEvent(vertx, instances, new HttpClientOptions());
+  }
+
+  /** Over HTTP/2 its stream opened while serving, where the drain finds it as it begins. */
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1, 4})
+  void anEventStreamOverHttp2EndsWithAReconnectEvent(int instances, Vertx vertx) throws Exception {
+    eventStreamEndsWithAReconnectEvent(
+        vertx,
+        instances,
+        new HttpClientOptions()
+            .setProtocolVersion(HttpVersion.HTTP_2)
+            .setHttp2ClearTextUpgrade(false));
+  }
+
+  private void eventStreamEndsWithAReconnectEvent(
+      Vertx vertx, int instances, HttpClientOptions options) throws Exception {
     start(vertx, instances, 0, 10_000, 1_000, (v, router) -> {});
     Vertx client = Vertx.vertx();
     // Held to the end: Vert.x closes a client nothing references, even mid-connect.
-    HttpClient http = client.createHttpClient();
+    HttpClient http = client.createHttpClient(options);
     try {
       HttpClientResponse response =
           http.request(HttpMethod.GET, port, "127.0.0.1", "/events")
               .compose(HttpClientRequest::send)
               .await();
+      assertThat(response.version()).isEqualTo(options.getProtocolVersion());
       assertThat(response.getHeader("content-type")).isEqualTo("text/event-stream");
       StringBuilder body = new StringBuilder();
       CompletableFuture<Void> firstTick = new CompletableFuture<>();

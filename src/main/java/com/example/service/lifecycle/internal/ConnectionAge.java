@@ -1,5 +1,7 @@
 package com.example.service.lifecycle.internal;
 
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -38,14 +40,14 @@ final class ConnectionAge {
    * client to close it (unless it is a WebSocket's handshake: the socket lives on as the
    * WebSocket), and an HTTP/2 client gets the two GOAWAYs, its streams in progress served.
    */
-  void requested(TrackedConnection conn, Exchange exchange) {
+  void requested(TrackedConnection conn, HttpServerRequest request) {
     // Not any Upgrade: the JDK's client asks every new connection to upgrade to h2c. An HTTP/2
     // connection the idle timeout told to go is going already.
     if (maxAgeNanos == 0
         || System.nanoTime() - conn.retireAtNanos < 0
         || conn.retired
         || conn.goingAway
-        || !conn.http2 && exchange.request.canUpgradeToWebSocket()) {
+        || !conn.http2 && request.canUpgradeToWebSocket()) {
       return;
     }
     conn.retired = true;
@@ -53,7 +55,8 @@ final class ConnectionAge {
     if (conn.http2) {
       goAway.first(conn);
     } else {
-      exchange.markClose();
+      // Its head is not written: the request has only just arrived.
+      request.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
   }
 }

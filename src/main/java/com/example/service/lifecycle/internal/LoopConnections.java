@@ -85,7 +85,9 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
       // served.
       Http2Timeouts timeouts = Http2Switch.timeouts(connection);
       timeouts.onIdle(() -> states.closeWhenIdle(conn));
-      conn.streams = new Http2Streams<>(Http2Switch.codec(connection), this::streamClosed);
+      conn.streams =
+          new Http2Streams(
+              Http2Switch.codec(connection), conn, this::streamClosed, () -> served(conn));
       timeouts.onStreamClosed(conn.streams::streamClosed);
     } else {
       conn.guard = ConnectionGuard.install(connection, guard, new Http1Events(this, conn));
@@ -135,6 +137,15 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
       drain.trafficSeen();
     }
     TrackedConnection conn = connections.get(request.connection());
+    if (conn.http2 && drain.phase() == Phase.SERVING) {
+      // Recorded by its request: an exchange only if a drain begins while it runs (promote).
+      if (conn.streams.track(request.streamId(), request)) {
+        inFlight.lazySet(inFlight.get() + 1);
+      }
+      age.requested(conn, request);
+      routes.handle(request);
+      return;
+    }
     Exchange exchange = new Exchange(request, conn);
     exchange.held = drain.holds();
     conn.exchanges.add(exchange);
@@ -164,7 +175,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
     if (drain.marksClose()) {
       exchange.markClose();
     } else if (drain.phase() == Phase.SERVING) {
-      age.requested(conn, exchange);
+      age.requested(conn, request);
     }
     routes.handle(request);
   }
@@ -178,7 +189,11 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
   public void longLived(RoutingContext ctx, Runnable goingAway) {
     assert onLoop();
     TrackedConnection conn = connections.get(ctx.request().connection());
-    for (Exchange exchange : conn == null ? List.<Exchange>of() : conn.exchanges) {
+    if (conn == null) {
+      return;
+    }
+    promote(conn);
+    for (Exchange exchange : conn.exchanges) {
       if (exchange.response == ctx.response()) {
         exchange.goingAway = goingAway;
         if (drain.draining()) {
@@ -191,6 +206,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
   /** The pre-stop delay begins: responses close their connections, idle ones close after grace. */
   void delay() {
     for (TrackedConnection conn : connections.values()) {
+      promote(conn);
       conn.exchanges.forEach(Exchange::markClose);
       if (conn.state == State.IDLE && !conn.http2) {
         states.closeWhenIdle(conn);
@@ -206,6 +222,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
    */
   void drain(boolean fromServing) {
     for (TrackedConnection conn : List.copyOf(connections.values())) {
+      promote(conn);
       if (conn.http2 && conn.retired && conn.state == State.CLOSING) {
         goAway.bound(conn);
       } else if (conn.http2) {
@@ -336,6 +353,19 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
     // Only once this connection counts as idle or closing: checked earlier, the end of a streamed
     // response would make the loop look quiet and let the listener close under it.
     drain.checkQuiet();
+  }
+
+  /** The exchanges a drain or a long-lived route needs: see {@link Http2Streams}. */
+  private static void promote(TrackedConnection conn) {
+    if (conn.http2) {
+      conn.streams.promote();
+    }
+  }
+
+  /** An HTTP/2 stream opened and closed while serving: nothing to count but the time. */
+  private void served(TrackedConnection conn) {
+    inFlight.lazySet(inFlight.get() - 1);
+    conn.lastEndNanos = System.nanoTime();
   }
 
   /**

@@ -34,8 +34,11 @@ final class TrackedConnection {
   /** HTTP/1 only. */
   ConnectionGuard guard;
 
-  /** HTTP/2 only: when a response's last bytes leave. */
-  Http2Streams<Exchange> streams;
+  /**
+   * HTTP/2 only: when a response's last bytes leave. A stream's record is its request while the
+   * loop serves, and its {@link Exchange} once a drain (or a long-lived route) needs one.
+   */
+  Http2Streams streams;
 
   /** HTTP/2: the first GOAWAY is sent. */
   boolean goingAway;
@@ -60,7 +63,8 @@ final class TrackedConnection {
 
   /**
    * HTTP/1: at most one, as its guard ends a response before Vert.x starts the next request.
-   * HTTP/2: one per stream in progress.
+   * HTTP/2: one per stream in progress since a drain began (or a long-lived route asked); streams
+   * opened while serving have theirs made then ({@link LoopConnections}).
    */
   final List<Exchange> exchanges = new ArrayList<>(2);
 
