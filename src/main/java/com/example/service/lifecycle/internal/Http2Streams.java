@@ -52,11 +52,20 @@ final class Http2Streams {
   }
 
   /**
-   * Records {@code request}, or its exchange, on its stream until the stream closes.
+   * Records a request that arrived while the loop serves on its stream, until the stream closes.
    *
    * @return false if the stream is closed already
    */
-  boolean track(int streamId, Object record) {
+  boolean track(HttpServerRequest request) {
+    return record(request.streamId(), request);
+  }
+
+  /** As {@link #track(HttpServerRequest)}, for an exchange. */
+  boolean track(Exchange exchange) {
+    return record(exchange.streamId, exchange);
+  }
+
+  private boolean record(int streamId, Object record) {
     Http2Stream stream = connection.stream(streamId);
     if (stream == null || stream.state() == Http2Stream.State.CLOSED) {
       return false;

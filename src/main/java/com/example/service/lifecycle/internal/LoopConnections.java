@@ -139,7 +139,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
     TrackedConnection conn = connections.get(request.connection());
     if (conn.http2 && drain.phase() == Phase.SERVING) {
       // Recorded by its request: an exchange only if a drain begins while it runs (promote).
-      if (conn.streams.track(request.streamId(), request)) {
+      if (conn.streams.track(request)) {
         inFlight.lazySet(inFlight.get() + 1);
       }
       age.requested(conn, request);
@@ -155,7 +155,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
     inFlight.lazySet(inFlight.get() + 1);
     // An exchange ends with its HTTP/1 response (its guard tells) or its HTTP/2 stream, and with
     // its connection: no per-request response handler, which a route's own would replace.
-    if (conn.http2 && !conn.streams.track(exchange.streamId, exchange)) {
+    if (conn.http2 && !conn.streams.track(exchange)) {
       // Not seen: Vert.x hands a stream over as its HEADERS are read, so it is open. Were it closed
       // already, nothing of its response could leave.
       streamClosed(exchange, false);
