@@ -199,7 +199,10 @@ public final class Metrics {
         .register(registry);
   }
 
-  /** Adds {@code GET /metrics}, the Prometheus text format. */
+  /**
+   * Adds {@code GET /metrics}, the Prometheus text format. A scrape waits for the JVM's meters,
+   * which {@link Service#start} binds once the service listens.
+   */
   public void route(Router router) {
     router
         .get(PATH)
