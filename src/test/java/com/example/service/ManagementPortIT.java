@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -99,6 +100,19 @@ class ManagementPortIT {
         executor.shutdownNow();
       }
       assertThat(service.output()).doesNotContain("\tat ");
+    }
+  }
+
+  @Test
+  void anIdleTimeoutUnderASecondClosesAnIdleManagementConnection() throws Exception {
+    try (ServiceProcess service =
+        ServiceProcess.start(dir, Map.of("MANAGEMENT_PORT", "0", "HTTP_IDLE_TIMEOUT_MS", "300"))) {
+      int management = managementPort(service);
+      try (Socket idle = new Socket("127.0.0.1", management)) {
+        idle.setSoTimeout(10_000);
+        // Sends nothing: the server closes it (end of stream) long before the read gives up.
+        assertThat(idle.getInputStream().read()).isEqualTo(-1);
+      }
     }
   }
 

@@ -62,8 +62,10 @@ public final class ManagementVerticle extends VerticleBase {
                     .setPort(options.managementPort())
                     .setMaxHeaderSize(limits.maxHeaderBytes())
                     .setMaxInitialLineLength(limits.maxRequestLineBytes())
-                    .setIdleTimeout((int) limits.idleTimeout().toSeconds())
-                    .setIdleTimeoutUnit(TimeUnit.SECONDS))
+                    // In milliseconds: whole seconds would make any value under one second 0,
+                    // which is no idle timeout at all.
+                    .setIdleTimeout((int) limits.idleTimeout().toMillis())
+                    .setIdleTimeoutUnit(TimeUnit.MILLISECONDS))
             .connectionHandler(
                 connection -> {
                   if (socket == null) {
