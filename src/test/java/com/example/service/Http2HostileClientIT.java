@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,6 +57,37 @@ class Http2HostileClientIT {
   /** HPACK for :method POST, :scheme http, :path /upload, :authority "x". */
   static final byte[] POST_UPLOAD = {
     (byte) 0x83, (byte) 0x86, 0x44, 0x07, '/', 'u', 'p', 'l', 'o', 'a', 'd', 0x41, 0x01, 'x'
+  };
+
+  /**
+   * {@link #POST_UPLOAD}, then content-length: 9999999 (a literal of the static table's name 28),
+   * over the default HTTP_MAX_BODY_BYTES.
+   */
+  static final byte[] POST_UPLOAD_TOO_LARGE = {
+    (byte) 0x83,
+    (byte) 0x86,
+    0x44,
+    0x07,
+    '/',
+    'u',
+    'p',
+    'l',
+    'o',
+    'a',
+    'd',
+    0x41,
+    0x01,
+    'x',
+    0x0f,
+    0x0d,
+    0x07,
+    '9',
+    '9',
+    '9',
+    '9',
+    '9',
+    '9',
+    '9'
   };
 
   @TempDir static Path dir;
@@ -365,5 +397,65 @@ class Http2HostileClientIT {
     service
         .awaitLine(l -> l.contains("HTTP/2 request body timeout, stream reset"))
         .get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aDeclaredBodyOverTheLimitIsAnswered413AndItsStreamResetWithNoError() throws Exception {
+    try (H2 h2 = H2.handshake()) {
+      List<Frame> stream1 = sendTooLarge(h2, 1);
+      assertThat(types(stream1)).containsExactly(HEADERS, DATA, RST_STREAM);
+      assertThat(new String(stream1.get(1).payload(), StandardCharsets.UTF_8))
+          .contains("{\"error\":\"request body larger than 1048576 bytes\"}");
+      assertThat(stream1.get(1).flags() & END_STREAM).as("the answer ends its side").isNotZero();
+      assertThat(ByteBuffer.wrap(stream1.get(2).payload()).getInt()).as("NO_ERROR").isZero();
+
+      h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 3, GET_ROOT));
+      Frame answer;
+      do {
+        answer = h2.read();
+      } while (answer != null && !(answer.type() == HEADERS && answer.stream() == 3));
+      assertThat(answer).as("stream 3 answered on the same connection").isNotNull();
+    }
+    service
+        .awaitLine(l -> l.contains("413 request body larger than 1048576 bytes"))
+        .get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aStreamAnswered413AndResetDuringTheDrainCountsDrained(@TempDir Path own) throws Exception {
+    try (ServiceProcess draining =
+        ServiceProcess.start(own, Map.of("SHUTDOWN_DELAY_MS", "2000")).quiet()) {
+      int drainingPort = draining.port();
+      CompletableFuture<String> began = draining.awaitLine(l -> l.contains("shutdown began"));
+      draining.sigterm();
+      began.get(10, TimeUnit.SECONDS);
+      try (H2 h2 = new H2(drainingPort, 0)) {
+        h2.write(H2.preface());
+        h2.write(frame(SETTINGS, 0, 0, new byte[0]));
+        assertThat(types(sendTooLarge(h2, 1))).containsExactly(HEADERS, DATA, RST_STREAM);
+      }
+      // The reset came after the answer's last frame: nothing of it was lost.
+      assertThat(draining.awaitExit(Duration.ofSeconds(30))).isZero();
+      assertThat(draining.output()).contains("1 request drained, 0 aborted; exit 0");
+    }
+  }
+
+  /**
+   * Opens {@code stream} with {@link #POST_UPLOAD_TOO_LARGE} and a first piece of its body, and
+   * reads until that stream is reset: its frames, in order.
+   */
+  private static List<Frame> sendTooLarge(H2 h2, int stream) throws IOException {
+    h2.write(frame(HEADERS, END_HEADERS, stream, POST_UPLOAD_TOO_LARGE));
+    h2.write(frame(DATA, 0, stream, new byte[10]));
+    List<Frame> frames = new ArrayList<>();
+    for (Frame f = h2.read(); f != null; f = h2.read()) {
+      if (f.stream() == stream) {
+        frames.add(f);
+        if (f.type() == RST_STREAM) {
+          break;
+        }
+      }
+    }
+    return frames;
   }
 }

@@ -87,6 +87,21 @@ public record HttpLimits(
     return "request body larger than " + maxBodyBytes + " bytes";
   }
 
+  /**
+   * Whether a request's {@code Content-Length} declares a body over {@link #maxBodyBytes}; one that
+   * is absent or not a number does not (the codec refuses the latter).
+   */
+  public boolean declaresTooLarge(String contentLength) {
+    if (contentLength == null) {
+      return false;
+    }
+    try {
+      return Long.parseLong(contentLength.trim()) > maxBodyBytes;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
   /** Reads the limits from a configuration loaded with {@link #KEYS}. */
   public static HttpLimits from(Config config) {
     return new HttpLimits(

@@ -31,12 +31,14 @@ public final class Responses {
   /**
    * Ends {@code response} with {@code status} and a short JSON message, unless it is no longer
    * {@link #writable}.
+   *
+   * @return the end's future: done once the response is written; failed if it was not writable
    */
-  public static void error(HttpServerResponse response, int status, String message) {
+  public static Future<Void> error(HttpServerResponse response, int status, String message) {
     if (!writable(response)) {
-      return;
+      return Future.failedFuture("the response is no longer writable");
     }
-    response
+    return response
         .setStatusCode(status)
         .putHeader("content-type", "application/json")
         .end(new JsonObject().put("error", message).encode());

@@ -30,6 +30,12 @@ final class Exchange {
   /** {@link #goingAway} has run: however the stream then ends, it was drained. */
   boolean toldToGo;
 
+  /**
+   * HTTP/2: its response's last frame was written while its client still sent: a reset after that
+   * (the 413's, the body timeout's) loses nothing of the response.
+   */
+  boolean responseWritten;
+
   Exchange(HttpServerRequest request, TrackedConnection conn) {
     this.request = request;
     this.response = request.response();

@@ -108,7 +108,8 @@ final class Http1Decoder extends Internals.RequestDecoder {
         newHead = true;
         parsing = Reading.BODY;
         state.requestRead();
-        if (refusal == null && declaredLength(head) > limits.maxBodyBytes()) {
+        if (refusal == null
+            && limits.declaresTooLarge(head.headers().get(HttpHeaderNames.CONTENT_LENGTH))) {
           refusal = new BadRequest(413, limits.bodyTooLarge());
         }
         if (refusal != null) {
@@ -187,18 +188,5 @@ final class Http1Decoder extends Internals.RequestDecoder {
   protected void handleTransferEncodingChunkedWithContentLength(HttpMessage message) {
     super.handleTransferEncodingChunkedWithContentLength(message);
     refusal = new BadRequest(400, "both Content-Length and Transfer-Encoding in one request");
-  }
-
-  /** The request's Content-Length; -1 if none (Netty has rejected one that is not a number). */
-  private static long declaredLength(HttpMessage head) {
-    String length = head.headers().get(HttpHeaderNames.CONTENT_LENGTH);
-    if (length == null) {
-      return -1;
-    }
-    try {
-      return Long.parseLong(length.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
   }
 }

@@ -14,9 +14,9 @@ import java.util.function.BiConsumer;
  * stream closes. That is when a response's last bytes have left the process, which is not when the
  * route ended it: Vert.x ends a response at once, while Netty holds its DATA until the client's
  * flow-control window lets it go, and a client that never opens the window never gets it. Netty
- * closes a stream once its last frame is written; a stream closed by a reset of ours, or because
- * the connection went, never delivered what was held. The connection's {@link Http2Timeouts} tells
- * it of each stream that closes.
+ * closes a stream once its last frame is written; a stream closed by a reset of ours before that,
+ * or because the connection went, never delivered what was held. The connection's {@link
+ * Http2Timeouts} tells it of each stream that closes.
  *
  * <p>While the loop serves, a stream's record is its request: most streams end before any drain,
  * and need no more. A drain, or a long-lived route, {@link #promote promotes} the open ones to
@@ -81,6 +81,7 @@ final class Http2Streams {
           stream -> {
             if (stream.getProperty(key) instanceof HttpServerRequest request) {
               Exchange exchange = new Exchange(request, conn);
+              exchange.responseWritten = stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL;
               conn.exchanges.add(exchange);
               stream.setProperty(key, exchange);
             }
@@ -91,12 +92,20 @@ final class Http2Streams {
     }
   }
 
+  /** A stream's response has been written whole while its client still sends its request. */
+  void responseWritten(Http2Stream stream) {
+    if (stream.getProperty(key) instanceof Exchange exchange) {
+      exchange.responseWritten = true;
+    }
+  }
+
   /** A stream of the connection has closed. */
   void streamClosed(Http2Stream stream) {
     Object record = stream.removeProperty(key);
     if (record instanceof Exchange exchange) {
-      // Closed with the channel still up and no reset of ours: its last frame was written.
-      closed.accept(exchange, channel.isActive() && !stream.isResetSent());
+      // Closed with the channel still up, and no reset of ours before its last frame was written.
+      closed.accept(
+          exchange, channel.isActive() && (exchange.responseWritten || !stream.isResetSent()));
     } else if (record != null) {
       served.run();
     }

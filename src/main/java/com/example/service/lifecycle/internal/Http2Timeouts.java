@@ -82,6 +82,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private Http2Connection connection;
   private Runnable onIdle;
   private Consumer<Http2Stream> onStreamClosed;
+  private Consumer<Http2Stream> onResponseWritten;
 
   private Head head = Head.HANDSHAKE;
   private long headSince;
@@ -172,6 +173,14 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     this.onStreamClosed = closed;
   }
 
+  /**
+   * Also told of each stream whose response's last frame is written while its client still sends
+   * (its local side closes first), from the same listener.
+   */
+  void onResponseWritten(Consumer<Http2Stream> written) {
+    this.onResponseWritten = written;
+  }
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
@@ -191,6 +200,10 @@ final class Http2Timeouts extends ChannelDuplexHandler {
           @Override
           public void onStreamHalfClosed(Http2Stream stream) {
             bodies.streamHalfClosed(stream);
+            if (onResponseWritten != null
+                && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+              onResponseWritten.accept(stream);
+            }
           }
 
           @Override

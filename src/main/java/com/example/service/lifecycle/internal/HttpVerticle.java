@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -111,17 +112,17 @@ public final class HttpVerticle extends VerticleBase {
     Router router = router();
     application.routes(vertx, router, config);
     answerHeadOnGetRoutes(router);
+    Handler<HttpServerRequest> routes = router;
     if (options.managementPort() < 0) {
       // A router of their own, picked by path: no route of the application's can shadow them, and
       // its requests walk none of their routes.
       Router probes = router();
       Probes.route(vertx, probes, state, metrics, application, config);
       answerHeadOnGetRoutes(probes);
-      loop.connections()
-          .routes(request -> (Probes.serves(metrics, request) ? probes : router).handle(request));
-    } else {
-      loop.connections().routes(router);
+      routes = request -> (Probes.serves(metrics, request) ? probes : router).handle(request);
     }
+    loop.connections()
+        .routes(http2 == null ? routes : new Http2BodyLimit(limits, clientErrors, routes));
 
     // The drain's tracking is the request handler, ahead of the routers, so no route can skip it.
     server

@@ -89,6 +89,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
           new Http2Streams(
               Http2Switch.codec(connection), conn, this::streamClosed, () -> served(conn));
       timeouts.onStreamClosed(conn.streams::streamClosed);
+      timeouts.onResponseWritten(conn.streams::responseWritten);
     } else {
       conn.guard = ConnectionGuard.install(connection, guard, new Http1Events(this, conn));
       shared.accepted(conn.guard.channel());
