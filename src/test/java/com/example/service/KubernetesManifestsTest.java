@@ -320,4 +320,28 @@ class KubernetesManifestsTest {
         .extracting(VolumeMount::getMountPath)
         .contains(runtimeWorkdir + "/data");
   }
+
+  @Test
+  void theMemoryLimitHoldsTheHeapTheImageAllowsAndTheRestOfTheJvm() throws Exception {
+    Container c =
+        only(manifests(), Deployment.class)
+            .getSpec()
+            .getTemplate()
+            .getSpec()
+            .getContainers()
+            .get(0);
+    Quantity limit = c.getResources().getLimits().get("memory");
+    assertThat(limit).as("a memory limit").isNotNull();
+    assertThat(c.getResources().getRequests().get("memory"))
+        .as("the memory request equals the limit")
+        .isEqualTo(limit);
+    Matcher percentage =
+        Pattern.compile("\"-XX:MaxRAMPercentage=(\\d+)\"")
+            .matcher(Files.readString(Path.of("Dockerfile")));
+    assertThat(percentage.find()).as("the heap's share in the Dockerfile's ENTRYPOINT").isTrue();
+    long limitMiB = Quantity.getAmountInBytes(limit).longValue() >> 20;
+    long heapMiB = limitMiB * Integer.parseInt(percentage.group(1)) / 100;
+    // About 145 MiB besides the heap under load (docs/deploy.md), and some room above that.
+    assertThat(limitMiB - heapMiB).as("MiB the limit leaves besides the heap").isGreaterThan(160);
+  }
 }
