@@ -397,6 +397,25 @@ class InProcessShutdownIT {
     assertDeleteIsAJson405("/hello");
   }
 
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1})
+  void aRoutes413OverHttp2CarriesNoConnectionHeader(int instances, Vertx vertx) throws Exception {
+    // As BodyHandler fails a body that declared no length and grew past its limit.
+    start(
+        vertx,
+        instances,
+        0,
+        1_000,
+        1_000,
+        (v, router) -> router.get("/too-large").handler(ctx -> ctx.fail(413)));
+    // Netty's client, as RFC 9113 §8.2.2 asks, takes a response with one for malformed.
+    try (H2Client h2 = new H2Client("127.0.0.1", port)) {
+      H2Client.Response response = h2.get("/too-large").get(5, TimeUnit.SECONDS);
+      assertThat(response.status()).isEqualTo(413);
+      assertThat(response.body()).startsWith("{\"error\":\"request body larger than");
+    }
+  }
+
   private void assertDeleteIsAJson405(String path) throws Exception {
     try (RawHttp conn = connect()) {
       conn.send(path, "DELETE");

@@ -19,6 +19,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -196,8 +197,9 @@ public final class HttpVerticle extends VerticleBase {
           status + " " + reason,
           request.method() + " " + request.uri() + " from " + request.remoteAddress());
     }
-    if (status == 413) {
-      // The body was not read: the connection cannot carry another request.
+    if (status == 413 && request.version() != HttpVersion.HTTP_2) {
+      // The body was not read: the connection cannot carry another request. HTTP/2 forbids the
+      // header (RFC 9113 §8.2.2), and its other streams go on.
       ctx.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
     Responses.error(ctx.response(), status, reason);
