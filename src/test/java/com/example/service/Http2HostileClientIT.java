@@ -90,6 +90,11 @@ class Http2HostileClientIT {
     '9'
   };
 
+  /** HPACK for :method POST, :scheme http, :path /early, :authority "x". */
+  static final byte[] POST_EARLY = {
+    (byte) 0x83, (byte) 0x86, 0x44, 0x06, '/', 'e', 'a', 'r', 'l', 'y', 0x41, 0x01, 'x'
+  };
+
   @TempDir static Path dir;
   static ServiceProcess service;
   static int port;
@@ -457,5 +462,30 @@ class Http2HostileClientIT {
       }
     }
     return frames;
+  }
+
+  @Test
+  void aStreamAnsweredWhileItsBodyStillComesCountsDrainedAtTheDeadline(@TempDir Path own)
+      throws Exception {
+    try (ServiceProcess draining =
+        ServiceProcess.start(own, Map.of("SHUTDOWN_TIMEOUT_MS", "2000")).quiet()) {
+      try (H2 h2 = new H2(draining.port(), 0)) {
+        h2.write(H2.preface());
+        h2.write(frame(SETTINGS, 0, 0, new byte[0]));
+        h2.write(frame(HEADERS, END_HEADERS, 1, POST_EARLY));
+        h2.write(frame(DATA, 0, 1, new byte[10])); // and never the rest, nor END_STREAM
+        Frame answer;
+        do {
+          answer = h2.read();
+        } while (answer != null && !(answer.type() == DATA && answer.stream() == 1));
+        assertThat(answer).as("the answer").isNotNull();
+        assertThat(answer.flags() & END_STREAM).isNotZero();
+
+        // The stream stays open on the client's side through the drain, until the deadline.
+        draining.sigterm();
+        assertThat(draining.awaitExit(Duration.ofSeconds(30))).isZero();
+      }
+      assertThat(draining.output()).contains("1 request drained, 0 aborted; exit 0");
+    }
   }
 }

@@ -81,6 +81,8 @@ final class TestApplication implements Application {
                     .body()
                     .onSuccess(body -> ctx.end("received " + body.length()))
                     .onFailure(err -> ctx.fail(400)));
+    // Answers at once, reading none of the body: the client may go on sending it.
+    router.post("/early").handler(ctx -> ctx.end("early"));
     router
         .get("/ws")
         .handler(WebSocketRoute.create(ws -> ws.textMessageHandler(ws::writeTextMessage)));

@@ -103,9 +103,9 @@ final class Http2Streams {
   void streamClosed(Http2Stream stream) {
     Object record = stream.removeProperty(key);
     if (record instanceof Exchange exchange) {
-      // Closed with the channel still up, and no reset of ours before its last frame was written.
+      // Its last frame written (to a channel then up), before any reset of ours or the close.
       closed.accept(
-          exchange, channel.isActive() && (exchange.responseWritten || !stream.isResetSent()));
+          exchange, exchange.responseWritten || (channel.isActive() && !stream.isResetSent()));
     } else if (record != null) {
       served.run();
     }
