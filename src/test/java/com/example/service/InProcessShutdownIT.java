@@ -7,6 +7,7 @@ import com.example.service.lifecycle.Application;
 import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -17,6 +18,8 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
@@ -31,11 +34,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,6 +66,9 @@ class InProcessShutdownIT {
   /** Keys a test sets on top of those {@link #start} sets. */
   private final JsonObject overrides = new JsonObject();
 
+  /** Readiness checks a test adds to the application's. */
+  private Consumer<HealthChecks> checks = c -> {};
+
   @AfterEach
   void stopClients() {
     clients.shutdownNow();
@@ -74,7 +82,7 @@ class InProcessShutdownIT {
       long timeoutMs,
       long idleMs,
       BiConsumer<Vertx, Router> routes) {
-    Application application = new TestApplication(routes);
+    Application application = new TestApplication(routes, checks);
     JsonObject json =
         new JsonObject()
             .put("HTTP_HOST", "127.0.0.1")
@@ -231,6 +239,25 @@ class InProcessShutdownIT {
     }
     assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
     assertThat(service.state().result().drained()).isEqualTo(2);
+  }
+
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1})
+  void onceShutdownBeganReadinessAnswersWithoutWaitingOnTheApplicationsChecks(
+      int instances, Vertx vertx) throws Exception {
+    // A check that answers only when the test lets it, and gives up after a minute.
+    List<Promise<Status>> waiting = new CopyOnWriteArrayList<>();
+    checks = c -> c.register("slow", 60_000, waiting::add);
+    start(vertx, instances, 2_000, 5_000, 1_000, (v, router) -> {});
+    CompletableFuture<Integer> status = shutdownInBackground();
+    try (RawHttp during = connect()) {
+      // RawHttp gives up after 10 s: waiting on the slow check, this would fail.
+      RawHttp.Response ready = during.get("/health/ready");
+      assertThat(ready.status()).isEqualTo(503);
+      assertThat(ready.body()).contains("shutdown").doesNotContain("slow");
+    }
+    waiting.forEach(p -> p.tryComplete(Status.OK()));
+    assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo(Service.EXIT_OK);
   }
 
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")

@@ -13,6 +13,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.ext.web.Router;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -39,13 +41,24 @@ final class TestApplication implements Application {
   static final Config.Key<Path> RECORD_PATH = Config.path("RECORD_PATH");
 
   private final BiConsumer<Vertx, Router> extraRoutes;
+  private final Consumer<HealthChecks> extraChecks;
 
   TestApplication() {
     this((vertx, router) -> {});
   }
 
   TestApplication(BiConsumer<Vertx, Router> extraRoutes) {
+    this(extraRoutes, checks -> {});
+  }
+
+  TestApplication(BiConsumer<Vertx, Router> extraRoutes, Consumer<HealthChecks> extraChecks) {
     this.extraRoutes = extraRoutes;
+    this.extraChecks = extraChecks;
+  }
+
+  @Override
+  public void readinessChecks(Vertx vertx, HealthChecks checks, Config config) {
+    extraChecks.accept(checks);
   }
 
   @Override

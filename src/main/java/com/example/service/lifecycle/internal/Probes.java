@@ -5,6 +5,8 @@ import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.LifecyclePhase;
 import com.example.service.lifecycle.Metrics;
 import com.example.service.lifecycle.ServiceState;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
@@ -70,17 +72,25 @@ final class Probes {
       Metrics metrics,
       Application application,
       Config config) {
-    HealthChecks checks = HealthChecks.create(vertx);
-    checks.register(
-        "shutdown",
+    Handler<Promise<Status>> shutdown =
         p ->
             p.complete(
                 state.phase() == LifecyclePhase.SERVING
                     ? Status.OK()
-                    : Status.KO(new JsonObject().put("phase", state.phase().name()))));
+                    : Status.KO(new JsonObject().put("phase", state.phase().name())));
+    HealthChecks checks = HealthChecks.create(vertx).register("shutdown", shutdown);
     application.readinessChecks(vertx, checks, config);
+    HealthCheckHandler serving = HealthCheckHandler.createWithHealthChecks(checks);
+    // Once shutdown has begun, readiness is DOWN whatever the application's checks say: it answers
+    // from the shutdown check alone, at once, not after a check that may take a second (a database
+    // ping), so a balancer takes the instance out as soon as it asks.
+    HealthCheckHandler stopping =
+        HealthCheckHandler.createWithHealthChecks(
+            HealthChecks.create(vertx).register("shutdown", shutdown));
     router.get(LIVE).handler(ctx -> ctx.json(UP));
-    router.get(READY).handler(HealthCheckHandler.createWithHealthChecks(checks));
+    router
+        .get(READY)
+        .handler(ctx -> (state.phase() == LifecyclePhase.SERVING ? serving : stopping).handle(ctx));
     if (metrics != null) {
       metrics.route(router);
     }
