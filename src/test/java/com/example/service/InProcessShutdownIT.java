@@ -443,6 +443,21 @@ class InProcessShutdownIT {
     }
   }
 
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1})
+  void headOnAnEventStreamIsAnsweredAndTheConnectionServesOn(int instances, Vertx vertx)
+      throws Exception {
+    start(vertx, instances, 0, 5_000, 1_000, (v, router) -> {});
+    try (RawHttp conn = connect()) {
+      conn.send("/events", "HEAD");
+      RawHttp.Response head = conn.readHead();
+      assertThat(head.status()).isEqualTo(200);
+      assertThat(head.headers()).containsEntry("content-type", "text/event-stream");
+      // Behind a stream that never ended, this would wait for the shutdown.
+      assertThat(conn.get("/hello").body()).isEqualTo("hello");
+    }
+  }
+
   private void assertDeleteIsAJson405(String path) throws Exception {
     try (RawHttp conn = connect()) {
       conn.send(path, "DELETE");

@@ -2,6 +2,7 @@ package com.example.service.lifecycle;
 
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
@@ -30,6 +31,12 @@ public interface EventStreamRoute extends Handler<RoutingContext> {
           .setChunked(true)
           .putHeader("content-type", "text/event-stream")
           .putHeader("cache-control", "no-cache");
+      if (ctx.request().method() == HttpMethod.HEAD) {
+        // The head alone, and the end: a stream that never ends would hold the connection, and
+        // the client's next request behind it, with no body to time out.
+        response.end();
+        return;
+      }
       Stream stream = new Stream(response);
       // Not the response's own end/close handlers: the drain's end handler is installed there.
       ctx.addEndHandler(ar -> stream.end());
