@@ -22,7 +22,7 @@ public final class JsonLineFormatter extends Formatter {
             .put("timestamp", LineFormatter.timestamp(record))
             .put("level", record.getLevel().getName())
             .put("logger", record.getLoggerName())
-            .put("message", formatMessage(record));
+            .put("message", LineFormatter.message(this, record));
     Map<String, Object> fields = Logging.fields(record);
     if (fields != null) {
       fields.forEach(line::put);

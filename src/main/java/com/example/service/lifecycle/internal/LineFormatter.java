@@ -1,5 +1,6 @@
 package com.example.service.lifecycle.internal;
 
+import com.example.service.lifecycle.Logging;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Instant;
@@ -29,6 +30,15 @@ public final class LineFormatter extends Formatter {
     return TIMESTAMP.format(record.getInstant());
   }
 
+  /**
+   * The record's message: as written when it carries {@link Logging#log}'s fields, which are no
+   * format's arguments (a client's {@code /{0}} in a logged path stays as sent); else as JUL
+   * formats it.
+   */
+  static String message(Formatter formatter, LogRecord record) {
+    return Logging.fields(record) != null ? record.getMessage() : formatter.formatMessage(record);
+  }
+
   @Override
   public String format(LogRecord record) {
     StringBuilder line = new StringBuilder(128);
@@ -38,7 +48,7 @@ public final class LineFormatter extends Formatter {
     for (int i = level.length(); i < 8; i++) {
       line.append(' ');
     }
-    line.append('[').append(record.getLoggerName()).append("] ").append(formatMessage(record));
+    line.append('[').append(record.getLoggerName()).append("] ").append(message(this, record));
     if (record.getThrown() != null) {
       StringWriter trace = new StringWriter();
       record.getThrown().printStackTrace(new PrintWriter(trace));

@@ -2,10 +2,16 @@ package com.example.service.lifecycle.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.example.service.lifecycle.Logging;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 class LineFormatterTest {
@@ -32,5 +38,37 @@ class LineFormatterTest {
   void theJsonTimestampHasTheSameWidth() {
     JsonObject line = new JsonObject(new JsonLineFormatter().format(at("2026-12-04T03:14:05Z")));
     assertThat(line.getString("timestamp")).isEqualTo("2026-12-04T03:14:05.000Z");
+  }
+
+  @Test
+  void aLineWithFieldsKeepsItsMessageAsWrittenBracesAndQuotesToo() {
+    Logger logger = Logger.getLogger("test.braces");
+    logger.setUseParentHandlers(false);
+    List<LogRecord> records = new ArrayList<>();
+    Handler capture =
+        new Handler() {
+          @Override
+          public void publish(LogRecord record) {
+            records.add(record);
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    logger.addHandler(capture);
+    try {
+      // A client's path, as the access log writes it.
+      Logging.log(logger, Level.INFO, "GET /{0}'x 404 0.1 ms", Map.of("path", "/{0}'x"));
+    } finally {
+      logger.removeHandler(capture);
+    }
+    LogRecord record = records.get(0);
+    assertThat(new LineFormatter().format(record)).contains("[test.braces] GET /{0}'x 404 0.1 ms");
+    JsonObject line = new JsonObject(new JsonLineFormatter().format(record));
+    assertThat(line.getString("message")).isEqualTo("GET /{0}'x 404 0.1 ms");
+    assertThat(line.getString("path")).isEqualTo("/{0}'x");
   }
 }
