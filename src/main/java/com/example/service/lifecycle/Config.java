@@ -10,6 +10,7 @@ import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,7 +83,15 @@ public final class Config {
 
   /** A file-system path. */
   public static Key<Path> path(String name) {
-    return new Key<>(name, Path::of);
+    return new Key<>(
+        name,
+        raw -> {
+          try {
+            return Path.of(raw);
+          } catch (InvalidPathException e) {
+            throw new ConfigException("invalid " + name + ": not a path (" + e.getReason() + ")");
+          }
+        });
   }
 
   /** An integer from {@code min} to {@code max}. */

@@ -135,7 +135,8 @@ public record LifecycleOptions(
   /**
    * Reads the lifecycle's keys from a configuration loaded with them.
    *
-   * @throws Config.ConfigException when two keys disagree
+   * @throws Config.ConfigException when two keys disagree: a quiet period longer than the delay, or
+   *     the management listener on the service's host and port
    */
   public static LifecycleOptions from(Config config) {
     Duration delay = config.get(SHUTDOWN_DELAY_MS);
@@ -148,9 +149,25 @@ public record LifecycleOptions(
               + " SHUTDOWN_DELAY_MS="
               + delay.toMillis());
     }
+    String host = config.get(HTTP_HOST);
+    int port = config.get(HTTP_PORT);
+    String managementHost =
+        config.get(MANAGEMENT_HOST) == null ? host : config.get(MANAGEMENT_HOST);
+    Integer managementPort = config.get(MANAGEMENT_PORT);
+    if (managementPort != null
+        && managementPort != 0
+        && managementPort == port
+        && managementHost.equals(host)) {
+      // Vert.x would not fail to bind it: it shares a host and port between servers, and would
+      // hand the service's connections to the probes' server and back.
+      throw new Config.ConfigException(
+          "invalid MANAGEMENT_PORT="
+              + managementPort
+              + ": it is HTTP_PORT's, and the probes and metrics need a listener of their own");
+    }
     return new LifecycleOptions(
-        config.get(HTTP_HOST),
-        config.get(HTTP_PORT),
+        host,
+        port,
         config.get(HTTP_INSTANCES),
         delay,
         quiet,
@@ -161,7 +178,7 @@ public record LifecycleOptions(
         config.get(ACCESS_LOG),
         config.get(HTTP2_ENABLED),
         config.get(HTTP2_UPGRADE),
-        config.get(MANAGEMENT_HOST) == null ? config.get(HTTP_HOST) : config.get(MANAGEMENT_HOST),
-        config.get(MANAGEMENT_PORT) == null ? -1 : config.get(MANAGEMENT_PORT));
+        managementHost,
+        managementPort == null ? -1 : managementPort);
   }
 }

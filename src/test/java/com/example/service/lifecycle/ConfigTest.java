@@ -142,6 +142,26 @@ class ConfigTest {
   }
 
   @Test
+  void aManagementListenerOnTheServicesHostAndPortIsRejected() {
+    JsonObject same = valid().put("MANAGEMENT_PORT", 9090);
+    assertThatThrownBy(() -> LifecycleOptions.from(Config.from(same, KEYS)))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("invalid MANAGEMENT_PORT=9090: it is HTTP_PORT's");
+    // Port 0 is a port of the machine's choosing for each; another address's port is its own.
+    LifecycleOptions.from(Config.from(valid().put("HTTP_PORT", 0).put("MANAGEMENT_PORT", 0), KEYS));
+    assertThat(
+            LifecycleOptions.from(
+                    Config.from(same.copy().put("MANAGEMENT_HOST", "127.0.0.2"), KEYS))
+                .managementPort())
+        .isEqualTo(9090);
+  }
+
+  @Test
+  void aPathThatIsNoPathNamesTheKey() {
+    assertRejected("APP_PATH", "da\u0000ta", "invalid APP_PATH: not a path");
+  }
+
+  @Test
   void numbersMayBeStringsAsEnvironmentVariablesAre() {
     Config config = Config.from(valid().put("HTTP_PORT", "9090"), KEYS);
     assertThat(config.get(LifecycleOptions.HTTP_PORT)).isEqualTo(9090);
