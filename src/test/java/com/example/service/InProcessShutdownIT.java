@@ -458,6 +458,18 @@ class InProcessShutdownIT {
     }
   }
 
+  @ParameterizedTest(name = "HTTP_INSTANCES={0}")
+  @ValueSource(ints = {1})
+  void aPlainRequestToAWebSocketRouteGetsTheTemplatesJsonError(int instances, Vertx vertx)
+      throws Exception {
+    start(vertx, instances, 0, 5_000, 1_000, (v, router) -> {});
+    try (RawHttp conn = connect()) {
+      RawHttp.Response plain = conn.get("/ws");
+      assertThat(plain.status()).isEqualTo(400);
+      assertThat(plain.body()).isEqualTo("{\"error\":\"a WebSocket upgrade request is expected\"}");
+    }
+  }
+
   private void assertDeleteIsAJson405(String path) throws Exception {
     try (RawHttp conn = connect()) {
       conn.send(path, "DELETE");
