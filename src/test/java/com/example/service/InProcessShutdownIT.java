@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.Component;
 import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
+import com.example.service.lifecycle.internal.Deadline;
+import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -42,6 +47,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -468,6 +474,54 @@ class InProcessShutdownIT {
       assertThat(plain.status()).isEqualTo(400);
       assertThat(plain.body()).isEqualTo("{\"error\":\"a WebSocket upgrade request is expected\"}");
     }
+  }
+
+  @Test
+  void manyComponentsThatNeverStopStillFitTheDeadline(Vertx vertx) throws Exception {
+    List<Component> hung = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      hung.add(
+          new Component(
+              "hung" + i,
+              new VerticleBase() {
+                @Override
+                public Future<?> stop() {
+                  return Promise.promise().future(); // never completes
+                }
+              },
+              ThreadingModel.EVENT_LOOP));
+    }
+    Application application =
+        new Application() {
+          @Override
+          public List<Config.Key<?>> keys() {
+            return List.of();
+          }
+
+          @Override
+          public List<Component> components(Config config) {
+            return hung;
+          }
+
+          @Override
+          public void routes(Vertx v, Router router, Config config) {}
+        };
+    JsonObject json =
+        new JsonObject()
+            .put("HTTP_HOST", "127.0.0.1")
+            .put("HTTP_PORT", 0)
+            .put("HTTP_INSTANCES", 1)
+            .put("SHUTDOWN_DELAY_MS", 0)
+            .put("SHUTDOWN_TIMEOUT_MS", 1_000);
+    service =
+        Service.start(vertx, application, Config.from(json, LifecycleOptions.keysWith(application)))
+            .await();
+    long began = System.nanoTime();
+    int status = service.shutdown("test").await();
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+    // The first is given up at the deadline; the seven after it share what the margin allows.
+    assertThat(status).isEqualTo(Service.EXIT_INCOMPLETE);
+    assertThat(tookMs).isLessThanOrEqualTo(1_000 + Deadline.MARGIN_MS);
   }
 
   private void assertDeleteIsAJson405(String path) throws Exception {

@@ -364,7 +364,7 @@ public final class Service {
     long boundMs =
         startMs < deadline.componentsMs()
             ? deadline.untilMs(deadline.componentsMs())
-            : Deadline.LATE_STOP_MS;
+            : Math.min(Deadline.LATE_STOP_MS, deadline.untilMs(deadline.lateStopsMs()));
     return vertx
         .undeploy(component.id())
         .timeout(boundMs, MILLISECONDS)

@@ -13,7 +13,7 @@ import java.time.Duration;
  *       #abortedMs()}, a tenth of the reserve.
  *   <li>Components stop in reverse order until {@link #componentsMs()}, the timeout; a component
  *       still running then is given up, and the ones after it get {@link #LATE_STOP_MS} each from
- *       the margin, so that a file is still closed.
+ *       the margin, so that a file is still closed, all of them until {@link #lateStopsMs()}.
  *   <li>Vert.x closes in what is left of the margin, less {@link #EXIT_MS} for the JVM to exit.
  * </ul>
  */
@@ -24,6 +24,9 @@ public final class Deadline {
 
   /** What a component that comes after the deadline gets to stop. */
   public static final long LATE_STOP_MS = 100;
+
+  /** What the components after the deadline share of the margin, however many they are. */
+  static final long LATE_STOPS_MS = 200;
 
   /** What the JVM needs to exit after Vert.x has closed. */
   static final long EXIT_MS = 100;
@@ -58,6 +61,11 @@ public final class Deadline {
   /** From the start: when component stops are given up. */
   public long componentsMs() {
     return timeoutMs;
+  }
+
+  /** From the start: when the last component after the deadline is given up. */
+  public long lateStopsMs() {
+    return componentsMs() + LATE_STOPS_MS;
   }
 
   /** From the start: when Vert.x's close is given up. */
