@@ -130,6 +130,15 @@ class ResponsesTest {
                     Future.failedFuture(
                         new HttpException(503, "disk gone", new IOException("no device")))));
     router
+        .get("/direct/forged")
+        .handler(
+            ctx ->
+                Responses.reply(
+                    ctx,
+                    Future.failedFuture(
+                        new HttpException(
+                            500, "echoed\nSEVERE [lifecycle] forged\u2028" + "x".repeat(1000)))));
+    router
         .get("/answered")
         .handler(
             ctx -> {
@@ -206,6 +215,18 @@ class ResponsesTest {
         .containsExactly(
             "request failed: GET /direct/broken: HttpException: disk gone <- IOException: no"
                 + " device");
+  }
+
+  @Test
+  void aFailuresTextInItsWarningIsOneShortLine() throws Exception {
+    assertThat(get("/direct/forged").statusCode()).isEqualTo(500);
+    assertThat(warnings())
+        .singleElement()
+        .asString()
+        .startsWith(
+            "request failed: GET /direct/forged: HttpException: echoed?SEVERE [lifecycle] forged?x")
+        .doesNotContain("\n")
+        .hasSizeLessThan(200);
   }
 
   @Test

@@ -62,7 +62,10 @@ public final class ClientErrors {
     vertx.setTimer(WINDOW_MS, id -> closeWindow());
   }
 
-  /** Client bytes in a log line: no control characters (no forged lines), bounded length. */
+  /**
+   * Client bytes in a log line: no control characters, nor the line and paragraph separators some
+   * viewers break lines at (no forged lines), bounded length.
+   */
   static String printable(String text) {
     if (text == null) {
       return "";
@@ -70,7 +73,7 @@ public final class ClientErrors {
     StringBuilder out = new StringBuilder(Math.min(text.length(), MAX_DETAIL + 3));
     for (int i = 0; i < text.length() && out.length() < MAX_DETAIL; i++) {
       char c = text.charAt(i);
-      out.append(c < 0x20 || c == 0x7f ? '?' : c);
+      out.append(c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ? '?' : c);
     }
     if (text.length() > MAX_DETAIL) {
       out.append("...");

@@ -246,7 +246,10 @@ public final class HttpVerticle extends VerticleBase {
           t instanceof HttpException http && http.getPayload() != null
               ? http.getPayload()
               : t.getMessage();
-      line.append(t.getClass().getSimpleName()).append(": ").append(message);
+      // A component may have echoed client input into it: one line, cut short.
+      line.append(t.getClass().getSimpleName())
+          .append(": ")
+          .append(ClientErrors.printable(message));
     }
     return line.toString();
   }
