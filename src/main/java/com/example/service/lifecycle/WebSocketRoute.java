@@ -30,7 +30,7 @@ public interface WebSocketRoute extends Handler<RoutingContext> {
     return ctx -> {
       if (!isUpgrade(ctx.request())) {
         // Refused here: Vert.x's own refusal is plain text, or an empty 405 for a HEAD.
-        Responses.error(ctx.response(), 400, "a WebSocket upgrade request is expected");
+        notAnUpgrade(ctx);
         return;
       }
       ctx.request()
@@ -40,10 +40,12 @@ public interface WebSocketRoute extends Handler<RoutingContext> {
                 LongLived.onDrain(ctx, () -> ws.close(GOING_AWAY, "going away"));
                 handler.handle(ws);
               })
-          .onFailure(
-              err ->
-                  Responses.error(ctx.response(), 400, "a WebSocket upgrade request is expected"));
+          .onFailure(err -> notAnUpgrade(ctx));
     };
+  }
+
+  private static void notAnUpgrade(RoutingContext ctx) {
+    Responses.error(ctx.response(), 400, "a WebSocket upgrade request is expected");
   }
 
   /** An HTTP/1.1 GET asking for a WebSocket, as RFC 6455 §4.1 has it; the rest Vert.x checks. */

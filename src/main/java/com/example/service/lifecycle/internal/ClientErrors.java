@@ -1,6 +1,7 @@
 package com.example.service.lifecycle.internal;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.logging.Level;
@@ -60,6 +61,14 @@ public final class ClientErrors {
     // The window stays open: a flood keeps writing one line per second.
     LOG.info(summary);
     vertx.setTimer(WINDOW_MS, id -> closeWindow());
+  }
+
+  /** Records a request refused for what its client sent: its method, target and client. */
+  void refused(String kind, HttpServerRequest request) {
+    record(
+        Level.INFO,
+        kind,
+        request.method() + " " + request.uri() + " from " + request.remoteAddress());
   }
 
   /**

@@ -8,7 +8,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
-import java.util.logging.Level;
 
 /**
  * {@code HTTP_MAX_BODY_BYTES} over HTTP/2, as {@link Http1Decoder} keeps it over HTTP/1.1: a
@@ -46,10 +45,7 @@ final class Http2BodyLimit implements Handler<HttpServerRequest> {
 
   private void refuse(HttpServerRequest request) {
     String reason = limits.bodyTooLarge();
-    errors.record(
-        Level.INFO,
-        "413 " + reason,
-        request.method() + " " + request.uri() + " from " + request.remoteAddress());
+    errors.refused("413 " + reason, request);
     HttpServerResponse response = request.response();
     // Vert.x sends no reset if the client had sent its whole body: the answer closed the stream.
     Responses.error(response, 413, reason).onSuccess(written -> response.reset(NO_ERROR));

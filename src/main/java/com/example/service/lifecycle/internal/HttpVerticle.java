@@ -192,10 +192,7 @@ public final class HttpVerticle extends VerticleBase {
               + ": "
               + causes(ctx.failure()));
     } else if (status == 400 || status == 413) {
-      clientErrors.record(
-          Level.INFO,
-          status + " " + reason,
-          request.method() + " " + request.uri() + " from " + request.remoteAddress());
+      clientErrors.refused(status + " " + reason, request);
     }
     if (status == 413 && request.version() != HttpVersion.HTTP_2) {
       // The body was not read: the connection cannot carry another request. HTTP/2 forbids the
@@ -223,10 +220,7 @@ public final class HttpVerticle extends VerticleBase {
       status = 400;
       message = "malformed request";
     }
-    clientErrors.record(
-        Level.INFO,
-        status + " " + message,
-        request.method() + " " + request.uri() + " from " + request.remoteAddress());
+    clientErrors.refused(status + " " + message, request);
     request.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     Responses.error(request.response(), status, message);
   }
