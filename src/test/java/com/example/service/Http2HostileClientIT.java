@@ -138,6 +138,11 @@ class Http2HostileClientIT {
     }
 
     static H2 handshake() throws IOException {
+      return handshake(port);
+    }
+
+    /** A connection to the service on {@code port} that has sent its preface and SETTINGS. */
+    static H2 handshake(int port) throws IOException {
       H2 h2 = new H2(port, 0);
       h2.write(preface());
       h2.write(frame(SETTINGS, 0, 0, new byte[0]));
@@ -166,6 +171,15 @@ class Http2HostileClientIT {
       } catch (EOFException | java.net.SocketException closed) {
         return null;
       }
+    }
+
+    /** Reads until a frame of {@code type} on {@code stream}: that frame, or null if none came. */
+    Frame readUntil(int type, int stream) throws IOException {
+      Frame f;
+      do {
+        f = read();
+      } while (f != null && !(f.type() == type && f.stream() == stream));
+      return f;
     }
 
     /** Reads frames until the server closes; every frame it sent, in order. */
@@ -254,10 +268,7 @@ class Http2HostileClientIT {
   @Test
   void aStreamOpenedWhileAnIdleConnectionIsToldToGoIsServed() throws Exception {
     try (H2 h2 = H2.handshake()) {
-      Frame first;
-      do {
-        first = h2.read();
-      } while (first != null && first.type() != GOAWAY);
+      Frame first = h2.readUntil(GOAWAY, 0);
       assertThat(first).as("the first GOAWAY").isNotNull();
       assertThat(first.goAwayLastStream()).isEqualTo(Integer.MAX_VALUE);
 
@@ -383,21 +394,13 @@ class Http2HostileClientIT {
       h2.write(frame(HEADERS, END_HEADERS, 1, POST_UPLOAD));
       h2.write(frame(DATA, 0, 1, new byte[10])); // and never the rest, nor END_STREAM
 
-      Frame reset;
-      do {
-        reset = h2.read();
-      } while (reset != null && !(reset.type() == RST_STREAM && reset.stream() == 1));
+      Frame reset = h2.readUntil(RST_STREAM, 1);
       long resetMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
 
       assertThat(reset).as("stream 1 reset").isNotNull();
       assertThat(resetMs)
           .isBetween((long) BODY_TIMEOUT_MS - 100, (long) BODY_TIMEOUT_MS + SLACK_MS);
-      h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 3, GET_ROOT));
-      Frame answer;
-      do {
-        answer = h2.read();
-      } while (answer != null && !(answer.type() == HEADERS && answer.stream() == 3));
-      assertThat(answer).as("stream 3 answered on the same connection").isNotNull();
+      assertAnotherStreamIsAnswered(h2);
     }
     service
         .awaitLine(l -> l.contains("HTTP/2 request body timeout, stream reset"))
@@ -414,12 +417,7 @@ class Http2HostileClientIT {
       assertThat(stream1.get(1).flags() & END_STREAM).as("the answer ends its side").isNotZero();
       assertThat(ByteBuffer.wrap(stream1.get(2).payload()).getInt()).as("NO_ERROR").isZero();
 
-      h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 3, GET_ROOT));
-      Frame answer;
-      do {
-        answer = h2.read();
-      } while (answer != null && !(answer.type() == HEADERS && answer.stream() == 3));
-      assertThat(answer).as("stream 3 answered on the same connection").isNotNull();
+      assertAnotherStreamIsAnswered(h2);
     }
     service
         .awaitLine(l -> l.contains("413 request body larger than 1048576 bytes"))
@@ -434,15 +432,19 @@ class Http2HostileClientIT {
       CompletableFuture<String> began = draining.awaitLine(l -> l.contains("shutdown began"));
       draining.sigterm();
       began.get(10, TimeUnit.SECONDS);
-      try (H2 h2 = new H2(drainingPort, 0)) {
-        h2.write(H2.preface());
-        h2.write(frame(SETTINGS, 0, 0, new byte[0]));
+      try (H2 h2 = H2.handshake(drainingPort)) {
         assertThat(types(sendTooLarge(h2, 1))).containsExactly(HEADERS, DATA, RST_STREAM);
       }
       // The reset came after the answer's last frame: nothing of it was lost.
       assertThat(draining.awaitExit(Duration.ofSeconds(30))).isZero();
       assertThat(draining.output()).contains("1 request drained, 0 aborted; exit 0");
     }
+  }
+
+  /** Opens stream 3 with a GET: the connection still serves. */
+  private static void assertAnotherStreamIsAnswered(H2 h2) throws IOException {
+    h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 3, GET_ROOT));
+    assertThat(h2.readUntil(HEADERS, 3)).as("stream 3 answered on the same connection").isNotNull();
   }
 
   /**
@@ -469,15 +471,10 @@ class Http2HostileClientIT {
       throws Exception {
     try (ServiceProcess draining =
         ServiceProcess.start(own, Map.of("SHUTDOWN_TIMEOUT_MS", "2000")).quiet()) {
-      try (H2 h2 = new H2(draining.port(), 0)) {
-        h2.write(H2.preface());
-        h2.write(frame(SETTINGS, 0, 0, new byte[0]));
+      try (H2 h2 = H2.handshake(draining.port())) {
         h2.write(frame(HEADERS, END_HEADERS, 1, POST_EARLY));
         h2.write(frame(DATA, 0, 1, new byte[10])); // and never the rest, nor END_STREAM
-        Frame answer;
-        do {
-          answer = h2.read();
-        } while (answer != null && !(answer.type() == DATA && answer.stream() == 1));
+        Frame answer = h2.readUntil(DATA, 1);
         assertThat(answer).as("the answer").isNotNull();
         assertThat(answer.flags() & END_STREAM).isNotZero();
 

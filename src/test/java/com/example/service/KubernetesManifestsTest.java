@@ -128,6 +128,20 @@ class KubernetesManifestsTest {
     return found.get(0);
   }
 
+  /** The Deployment's one container. */
+  private static Container container() throws Exception {
+    return only(manifests(), Deployment.class)
+        .getSpec()
+        .getTemplate()
+        .getSpec()
+        .getContainers()
+        .get(0);
+  }
+
+  private static String dockerfile() throws Exception {
+    return Files.readString(Path.of("Dockerfile"));
+  }
+
   private static String env(Container c, String name) {
     return c.getEnv().stream()
         .filter(e -> e.getName().equals(name))
@@ -184,13 +198,7 @@ class KubernetesManifestsTest {
 
   @Test
   void connectionsAgeOutSoThatTheServiceRebalancesThem() throws Exception {
-    Container c =
-        only(manifests(), Deployment.class)
-            .getSpec()
-            .getTemplate()
-            .getSpec()
-            .getContainers()
-            .get(0);
+    Container c = container();
     long ageMs = Long.parseLong(env(c, "HTTP_MAX_CONNECTION_AGE_MS"));
     // The Service balances connections: without an age a new pod gets no long-lived connection.
     // Long against a handshake's cost, and longer than the idle timeout, which closes idle ones.
@@ -302,15 +310,13 @@ class KubernetesManifestsTest {
     assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
     assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
     // runAsNonRoot needs a numeric USER in the image to verify; it must be the one run as.
-    Matcher user =
-        Pattern.compile("(?m)^USER (\\d+)").matcher(Files.readString(Path.of("Dockerfile")));
+    Matcher user = Pattern.compile("(?m)^USER (\\d+)").matcher(dockerfile());
     assertThat(user.find()).as("a numeric USER in the Dockerfile").isTrue();
     assertThat(pod.getSecurityContext().getRunAsUser()).isEqualTo(Long.parseLong(user.group(1)));
 
     // With a read-only root, data/ under the runtime image's working directory (its last
     // WORKDIR), the one directory the service may write (Dockerfile), is a volume.
-    Matcher workdir =
-        Pattern.compile("(?m)^WORKDIR (\\S+)").matcher(Files.readString(Path.of("Dockerfile")));
+    Matcher workdir = Pattern.compile("(?m)^WORKDIR (\\S+)").matcher(dockerfile());
     String runtimeWorkdir = null;
     while (workdir.find()) {
       runtimeWorkdir = workdir.group(1);
@@ -323,21 +329,13 @@ class KubernetesManifestsTest {
 
   @Test
   void theMemoryLimitHoldsTheHeapTheImageAllowsAndTheRestOfTheJvm() throws Exception {
-    Container c =
-        only(manifests(), Deployment.class)
-            .getSpec()
-            .getTemplate()
-            .getSpec()
-            .getContainers()
-            .get(0);
+    Container c = container();
     Quantity limit = c.getResources().getLimits().get("memory");
     assertThat(limit).as("a memory limit").isNotNull();
     assertThat(c.getResources().getRequests().get("memory"))
         .as("the memory request equals the limit")
         .isEqualTo(limit);
-    Matcher percentage =
-        Pattern.compile("\"-XX:MaxRAMPercentage=(\\d+)\"")
-            .matcher(Files.readString(Path.of("Dockerfile")));
+    Matcher percentage = Pattern.compile("\"-XX:MaxRAMPercentage=(\\d+)\"").matcher(dockerfile());
     assertThat(percentage.find()).as("the heap's share in the Dockerfile's ENTRYPOINT").isTrue();
     long limitMiB = Quantity.getAmountInBytes(limit).longValue() >> 20;
     long heapMiB = limitMiB * Integer.parseInt(percentage.group(1)) / 100;

@@ -25,14 +25,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -56,26 +53,13 @@ class ResponsesTest {
   private final ExecutorService clientThreads = Executors.newFixedThreadPool(2);
   private final HttpClient http =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(clientThreads).build();
-  private final List<LogRecord> logged = new CopyOnWriteArrayList<>();
-  private final Handler capture =
-      new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-          logged.add(record);
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-      };
+  private LogCapture logged;
 
   private String base;
 
   @BeforeEach
   void start(Vertx vertx) {
-    Logger.getLogger("http").addHandler(capture);
+    logged = LogCapture.of("http");
     Application application = new TestApplication(ResponsesTest::routes);
     JsonObject json =
         new JsonObject()
@@ -92,7 +76,7 @@ class ResponsesTest {
 
   @AfterEach
   void stop() {
-    Logger.getLogger("http").removeHandler(capture);
+    logged.close();
     clientThreads.shutdownNow();
   }
 
@@ -163,7 +147,7 @@ class ResponsesTest {
   }
 
   private List<String> warnings() {
-    return logged.stream()
+    return logged.records().stream()
         .filter(r -> r.getLevel().intValue() >= Level.WARNING.intValue())
         .map(LogRecord::getMessage)
         .toList();

@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -42,18 +43,24 @@ final class TestApplication implements Application {
 
   private final BiConsumer<Vertx, Router> extraRoutes;
   private final Consumer<HealthChecks> extraChecks;
+  private final List<Component> extraComponents;
 
   TestApplication() {
     this((vertx, router) -> {});
   }
 
   TestApplication(BiConsumer<Vertx, Router> extraRoutes) {
-    this(extraRoutes, checks -> {});
+    this(extraRoutes, checks -> {}, List.of());
   }
 
-  TestApplication(BiConsumer<Vertx, Router> extraRoutes, Consumer<HealthChecks> extraChecks) {
+  /** With routes mounted in front of its own, readiness checks and components after its own. */
+  TestApplication(
+      BiConsumer<Vertx, Router> extraRoutes,
+      Consumer<HealthChecks> extraChecks,
+      List<Component> extraComponents) {
     this.extraRoutes = extraRoutes;
     this.extraChecks = extraChecks;
+    this.extraComponents = extraComponents;
   }
 
   @Override
@@ -68,9 +75,12 @@ final class TestApplication implements Application {
 
   @Override
   public List<Component> components(Config config) {
-    return List.of(
-        new Component("store", new Store(config.get(RECORD_PATH)), ThreadingModel.WORKER),
-        new Component("worker", new Worker(), ThreadingModel.EVENT_LOOP));
+    List<Component> components = new ArrayList<>();
+    components.add(
+        new Component("store", new Store(config.get(RECORD_PATH)), ThreadingModel.WORKER));
+    components.add(new Component("worker", new Worker(), ThreadingModel.EVENT_LOOP));
+    components.addAll(extraComponents);
+    return components;
   }
 
   @Override

@@ -2,6 +2,7 @@ package com.example.service.example;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.example.service.LogCapture;
 import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Service;
@@ -22,14 +23,11 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -216,22 +214,8 @@ class ExampleApplicationTest {
   @Test
   void aDatabaseThatGoesAwayFailsReadinessAndAnswers503UntilItIsBack(Vertx vertx) throws Exception {
     TestDatabase db = database("postgresql");
-    List<LogRecord> records = new CopyOnWriteArrayList<>();
-    Handler capture =
-        new Handler() {
-          @Override
-          public void publish(LogRecord record) {
-            records.add(record);
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
-    Logger httpLog = Logger.getLogger("http");
-    httpLog.addHandler(capture);
+    LogCapture httpLog = LogCapture.of("http");
+    List<LogRecord> records = httpLog.records();
     Service service = start(vertx, db);
     String base = "http://127.0.0.1:" + service.httpPort();
     try {
@@ -251,7 +235,7 @@ class ExampleApplicationTest {
       assertThat(warning.getThrown()).as("one line, no stack trace").isNull();
     } finally {
       postgres.restart();
-      httpLog.removeHandler(capture);
+      httpLog.close();
     }
 
     assertThat(get(base + "/health/ready").statusCode()).isEqualTo(200);

@@ -2,13 +2,11 @@ package com.example.service.lifecycle.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.example.service.LogCapture;
 import com.example.service.lifecycle.Logging;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -44,28 +42,12 @@ class LineFormatterTest {
   void aLineWithFieldsKeepsItsMessageAsWrittenBracesAndQuotesToo() {
     Logger logger = Logger.getLogger("test.braces");
     logger.setUseParentHandlers(false);
-    List<LogRecord> records = new ArrayList<>();
-    Handler capture =
-        new Handler() {
-          @Override
-          public void publish(LogRecord record) {
-            records.add(record);
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
-    logger.addHandler(capture);
-    try {
+    LogRecord record;
+    try (LogCapture capture = LogCapture.of("test.braces")) {
       // A client's path, as the access log writes it.
       Logging.log(logger, Level.INFO, "GET /{0}'x 404 0.1 ms", Map.of("path", "/{0}'x"));
-    } finally {
-      logger.removeHandler(capture);
+      record = capture.records().get(0);
     }
-    LogRecord record = records.get(0);
     assertThat(new LineFormatter().format(record)).contains("[test.braces] GET /{0}'x 404 0.1 ms");
     JsonObject line = new JsonObject(new JsonLineFormatter().format(record));
     assertThat(line.getString("message")).isEqualTo("GET /{0}'x 404 0.1 ms");
