@@ -67,10 +67,11 @@ public final class Main {
             ? Vertx.vertx(options)
             : metrics.vertx(options, config.get(LifecycleOptions.METRICS_HTTP_REQUESTS));
 
-    // Then each component in dependency order, HTTP last.
+    // Then each component in dependency order, HTTP last. A signal meanwhile cuts the start short,
+    // and the shutdown below stops what did start (see Service.start).
     Service service;
     try {
-      service = Service.start(vertx, application, config, metrics).await();
+      service = Service.start(vertx, application, config, metrics, signals.received()).await();
     } catch (Exception e) {
       LOG.severe("startup failed: " + e.getMessage());
       vertx.close().timeout(1, TimeUnit.SECONDS).otherwiseEmpty().await();

@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -273,7 +274,8 @@ class KubernetesManifestsTest {
                   vertx,
                   new TestApplication(),
                   Config.from(json, LifecycleOptions.keysWith(new TestApplication())),
-                  metrics)
+                  metrics,
+                  Promise.<String>promise().future())
               .await();
       for (String path : paths) {
         assertThat(status(http, running.managementPort(), path)).as(path).isEqualTo(200);

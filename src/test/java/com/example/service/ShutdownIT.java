@@ -180,6 +180,66 @@ class ShutdownIT {
   }
 
   @Test
+  void aSignalWhileAComponentStartsStopsTheStartedOnesOnceItHasStarted() throws Exception {
+    Path gate = dir.resolve("gate");
+    try (ServiceProcess service =
+        ServiceProcess.start(dir, Map.of("START_GATE_PATH", gate.toString()))) {
+      service
+          .awaitLine(l -> l.contains("gate starts once its file exists"))
+          .get(20, TimeUnit.SECONDS);
+      service.signal("TERM");
+      service
+          .awaitLine(l -> l.contains("shutdown began (SIGTERM) during start-up"))
+          .get(20, TimeUnit.SECONDS);
+      Files.createFile(gate);
+
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
+      String log = service.output();
+      assertThat(log)
+          .contains(
+              "before serving: no further component starts; waiting at most 30000 ms for gate")
+          .contains("stopped gate in")
+          .contains("stopped store in")
+          .contains("shutdown complete in")
+          .contains("stopped before serving; exit 0")
+          .doesNotContain("stopped worker")
+          .doesNotContain("listening on")
+          .doesNotContain("\tat ");
+      assertThat(log.indexOf("stopped gate")).isLessThan(log.indexOf("stopped store"));
+    }
+  }
+
+  @Test
+  void aSignalWhileAComponentNeverFinishesStartingExitsOneWithinTheDeadline() throws Exception {
+    int timeoutMs = 1000;
+    try (ServiceProcess service =
+        ServiceProcess.start(
+            dir,
+            Map.of(
+                "START_GATE_PATH",
+                dir.resolve("never").toString(),
+                "SHUTDOWN_TIMEOUT_MS",
+                Integer.toString(timeoutMs)))) {
+      service
+          .awaitLine(l -> l.contains("gate starts once its file exists"))
+          .get(20, TimeUnit.SECONDS);
+
+      long sent = service.sigterm();
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isEqualTo(1);
+
+      // No pre-stop delay: nothing listened, so no balancer has to learn anything.
+      assertThat(TimeUnit.NANOSECONDS.toMillis(service.exitNanos() - sent))
+          .isLessThan(timeoutMs + 500);
+      assertThat(service.output())
+          .contains("gate did not finish starting within " + timeoutMs + " ms")
+          .contains("stopped store in")
+          .contains("stopped before serving; exit 1")
+          .doesNotContain("listening on")
+          .doesNotContain("\tat ");
+    }
+  }
+
+  @Test
   void itStartsWithoutAConfigFileWhenTheEnvironmentHasEveryKey() throws Exception {
     Map<String, String> env =
         Map.of(

@@ -7,6 +7,7 @@ import com.example.service.lifecycle.EventStreamRoute;
 import com.example.service.lifecycle.Responses;
 import com.example.service.lifecycle.WebSocketRoute;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
@@ -41,6 +42,9 @@ final class TestApplication implements Application {
 
   static final Config.Key<Path> RECORD_PATH = Config.path("RECORD_PATH");
 
+  /** If set, a "gate" component between the store and the worker starts once this file exists. */
+  static final Config.Key<Path> START_GATE_PATH = Config.path("START_GATE_PATH").orElse(null);
+
   private final BiConsumer<Vertx, Router> extraRoutes;
   private final Consumer<HealthChecks> extraChecks;
   private final List<Component> extraComponents;
@@ -70,7 +74,7 @@ final class TestApplication implements Application {
 
   @Override
   public List<Config.Key<?>> keys() {
-    return List.of(RECORD_PATH);
+    return List.of(RECORD_PATH, START_GATE_PATH);
   }
 
   @Override
@@ -78,6 +82,10 @@ final class TestApplication implements Application {
     List<Component> components = new ArrayList<>();
     components.add(
         new Component("store", new Store(config.get(RECORD_PATH)), ThreadingModel.WORKER));
+    Path gate = config.get(START_GATE_PATH);
+    if (gate != null) {
+      components.add(new Component("gate", new Gate(gate), ThreadingModel.EVENT_LOOP));
+    }
     components.add(new Component("worker", new Worker(), ThreadingModel.EVENT_LOOP));
     components.addAll(extraComponents);
     return components;
@@ -161,6 +169,31 @@ final class TestApplication implements Application {
     @Override
     public Future<?> stop() {
       return Future.join(List.copyOf(jobs));
+    }
+  }
+
+  /** Starts once its file exists: a component whose start lasts as long as a test wants. */
+  static final class Gate extends VerticleBase {
+    private static final Logger LOG = Logger.getLogger("test.gate");
+    private final Path path;
+
+    Gate(Path path) {
+      this.path = path;
+    }
+
+    @Override
+    public Future<?> start() {
+      LOG.info("gate starts once its file exists");
+      Promise<Void> open = Promise.promise();
+      vertx.setPeriodic(
+          10,
+          timer -> {
+            if (Files.exists(path)) {
+              vertx.cancelTimer(timer);
+              open.tryComplete();
+            }
+          });
+      return open.future();
     }
   }
 

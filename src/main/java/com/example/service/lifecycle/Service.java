@@ -5,6 +5,7 @@ import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import com.example.service.lifecycle.internal.ClientErrors;
 import com.example.service.lifecycle.internal.Clock;
 import com.example.service.lifecycle.internal.Deadline;
+import com.example.service.lifecycle.internal.Deployments;
 import com.example.service.lifecycle.internal.HttpDrain;
 import com.example.service.lifecycle.internal.HttpVerticle;
 import com.example.service.lifecycle.internal.Internals;
@@ -14,8 +15,6 @@ import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
@@ -42,15 +41,19 @@ public final class Service {
 
   private static final Logger LOG = Logger.getLogger("lifecycle");
 
-  private record Deployed(String name, String id) {}
-
   private final Vertx vertx;
   private final LifecycleOptions options;
   private final HttpDrain drain;
   private final ServiceState state;
   private final ClientErrors clientErrors;
-  private final List<Deployed> deployed = new ArrayList<>();
+  private final Deployments deployments;
   private final Promise<Void> begun = Promise.promise();
+  private StartPhase startPhase = StartPhase.COMPONENTS;
+  private String starting;
+
+  /** The components' start, which a shutdown during it waits for. */
+  private Future<Void> components;
+
   private int port;
   private int managementPort = -1;
   private ManagementVerticle management;
@@ -61,6 +64,7 @@ public final class Service {
     this.drain = new HttpDrain(options.host(), options.idleGrace().toMillis());
     this.state = new ServiceState(drain);
     this.clientErrors = new ClientErrors(vertx);
+    this.deployments = new Deployments(vertx);
   }
 
   /**
@@ -71,18 +75,25 @@ public final class Service {
    * @return the running service, or the first failure, its message naming the component
    */
   public static Future<Service> start(Vertx vertx, Application application, Config config) {
-    return start(vertx, application, config, null);
+    return start(vertx, application, config, null, Promise.<String>promise().future());
   }
 
   /**
-   * As {@link #start(Vertx, Application, Config)}, with the shutdown's metrics registered in {@code
-   * metrics} and served at {@code /metrics}.
+   * Deploys the application's components one after another, then the HTTP verticles; and the
+   * management listener, if it has a port.
    *
-   * @param metrics the registry {@code vertx} was made with ({@link Metrics#vertx}), or null for
-   *     none
+   * <p>A shutdown signal that comes while the components start cuts the start short: no further
+   * component starts, and the returned future completes at once, with a service whose {@link
+   * #shutdown} stops the ones that did once the one starting has, all within {@code
+   * SHUTDOWN_TIMEOUT_MS} + {@link Deadline#MARGIN_MS}. One that comes once the HTTP verticles
+   * deploy is the shutdown of a service that serves.
+   *
+   * @param metrics the registry of the Vert.x made with {@link Metrics#vertx}, or null
+   * @param signal completes with a shutdown signal's name
+   * @return the service, or the first failure, its message naming the component
    */
   public static Future<Service> start(
-      Vertx vertx, Application application, Config config, Metrics metrics) {
+      Vertx vertx, Application application, Config config, Metrics metrics, Future<String> signal) {
     LifecycleOptions options = LifecycleOptions.from(config);
     try {
       Internals.check();
@@ -93,45 +104,103 @@ public final class Service {
     if (metrics != null) {
       metrics.bind(service.state);
     }
+    // Before the first component starts: a signal may have come already.
+    Promise<Service> started = Promise.promise();
+    signal.onSuccess(
+        name -> {
+          if (service.cutShort()) {
+            started.tryComplete(service);
+          }
+        });
     Future<Void> chain = Future.succeededFuture();
     for (Component component : application.components(config)) {
       chain =
           chain.compose(
               v ->
-                  service.deploy(
-                      component.name(),
-                      vertx.deployVerticle(
-                          component.verticle(),
-                          new DeploymentOptions().setThreadingModel(component.threading()))));
+                  !service.beginComponent(component.name())
+                      ? Future.succeededFuture()
+                      : service.deployments.deploy(
+                          component.name(),
+                          () ->
+                              vertx.deployVerticle(
+                                  component.verticle(),
+                                  new DeploymentOptions()
+                                      .setThreadingModel(component.threading()))));
     }
-    AtomicReference<HttpVerticle> first = new AtomicReference<>();
-    return chain
+    service.components = chain;
+    chain
         .compose(
             v ->
-                service.deploy(
-                    "http",
-                    vertx.deployVerticle(
-                        () -> {
-                          HttpVerticle http =
-                              new HttpVerticle(
-                                  options,
-                                  service.drain,
-                                  service.state,
-                                  service.clientErrors,
-                                  metrics,
-                                  application,
-                                  config);
-                          first.compareAndSet(null, http);
-                          return http;
-                        },
-                        new DeploymentOptions().setInstances(options.instances()))))
-        .compose(v -> service.startManagement(application, config, metrics))
+                service.beginHttp()
+                    ? service.startHttp(application, config, metrics)
+                    : Future.<Void>succeededFuture())
+        .onComplete(v -> started.tryComplete(service), started::tryFail);
+    return started.future();
+  }
+
+  /** Where the start is: a shutdown signal cuts it short only while the components start. */
+  private enum StartPhase {
+    COMPONENTS,
+    HTTP,
+    CUT_SHORT
+  }
+
+  private synchronized StartPhase startPhase() {
+    return startPhase;
+  }
+
+  /** Whether the component may start: not once a signal has cut the start short. */
+  private synchronized boolean beginComponent(String name) {
+    if (startPhase != StartPhase.COMPONENTS) {
+      return false;
+    }
+    starting = name;
+    return true;
+  }
+
+  private synchronized String starting() {
+    return starting;
+  }
+
+  private synchronized boolean cutShort() {
+    if (startPhase != StartPhase.COMPONENTS) {
+      return false;
+    }
+    startPhase = StartPhase.CUT_SHORT;
+    return true;
+  }
+
+  private synchronized boolean beginHttp() {
+    if (startPhase != StartPhase.COMPONENTS) {
+      return false;
+    }
+    startPhase = StartPhase.HTTP;
+    return true;
+  }
+
+  /** The HTTP verticles, then the management listener; then the start's one log line. */
+  private Future<Void> startHttp(Application application, Config config, Metrics metrics) {
+    AtomicReference<HttpVerticle> first = new AtomicReference<>();
+    return deployments
+        .deploy(
+            "http",
+            () ->
+                vertx.deployVerticle(
+                    () -> {
+                      HttpVerticle http =
+                          new HttpVerticle(
+                              options, drain, state, clientErrors, metrics, application, config);
+                      first.compareAndSet(null, http);
+                      return http;
+                    },
+                    new DeploymentOptions().setInstances(options.instances())))
+        .compose(v -> startManagement(application, config, metrics))
         .map(
             v -> {
               if (metrics != null) {
                 metrics.bindJvm(vertx);
               }
-              service.port = first.get().actualPort();
+              port = first.get().actualPort();
               long startedMs = Clock.sinceProcessStartMs();
               Logging.log(
                   LOG,
@@ -139,34 +208,34 @@ public final class Service {
                   "listening on "
                       + options.host()
                       + ":"
-                      + service.port
+                      + port
                       + " with "
                       + options.instances()
                       + " event loops in "
                       + startedMs
                       + " ms"
-                      + (service.managementPort < 0
+                      + (managementPort < 0
                           ? ""
                           : "; probes and metrics on "
                               + options.managementHost()
                               + ":"
-                              + service.managementPort),
+                              + managementPort),
                   Map.of(
                       "port",
-                      service.port,
+                      port,
                       "event_loops",
                       options.instances(),
                       "elapsed_ms",
                       startedMs,
                       "management_port",
-                      service.managementPort));
-              return service;
+                      managementPort));
+              return null;
             });
   }
 
   /**
-   * The management listener, if {@code MANAGEMENT_PORT} is set: last, so readiness answers only
-   * once the service port listens. Not one of the stopped components: Vert.x's close ends it.
+   * Deploys the management listener, if {@code MANAGEMENT_PORT} is set: probes and metrics on a
+   * port of their own.
    */
   private Future<Void> startManagement(Application application, Config config, Metrics metrics) {
     if (options.managementPort() < 0) {
@@ -181,17 +250,6 @@ public final class Service {
         .map(
             id -> {
               managementPort = management.actualPort();
-              return null;
-            });
-  }
-
-  private Future<Void> deploy(String name, Future<String> deployment) {
-    return deployment
-        .recover(
-            err -> Future.failedFuture(new IllegalStateException(name + ": " + err.getMessage())))
-        .map(
-            id -> {
-              deployed.add(new Deployed(name, id));
               return null;
             });
   }
@@ -229,10 +287,18 @@ public final class Service {
    * in reverse order, then Vert.x closes; all after the delay within {@code SHUTDOWN_TIMEOUT_MS} +
    * {@link Deadline#MARGIN_MS}.
    *
+   * <p>Of a start a signal cut short, nothing serves yet: the component starting gets until the
+   * deadline to finish its start, then the components started stop in reverse order, and Vert.x
+   * closes; all within {@code SHUTDOWN_TIMEOUT_MS} + {@link Deadline#MARGIN_MS}.
+   *
    * @param reason what started it, for the log (e.g. {@code SIGTERM})
-   * @return the exit status: {@link #EXIT_OK} or {@link #EXIT_INCOMPLETE}; never fails
+   * @return the exit status: {@link #EXIT_OK} or {@link #EXIT_INCOMPLETE}; {@link
+   *     #EXIT_STARTUP_FAILED} if a start the signal cut short failed; never fails
    */
   public Future<Integer> shutdown(String reason) {
+    if (startPhase() == StartPhase.CUT_SHORT) {
+      return shutdownBeforeServing(reason);
+    }
     Clock clock = new Clock();
     boolean delayed = delayed();
     Logging.log(
@@ -267,18 +333,9 @@ public final class Service {
                                 "drained", result.drained(),
                                 "aborted", result.aborted()));
                         state.advance(LifecyclePhase.STOPPING);
-                        return stopComponents(deadline);
+                        return deployments.stopAll(deadline);
                       })
-                  .compose(
-                      stopped -> {
-                        if (!stopped) {
-                          // Vert.x's close would undeploy the component still stopping a second
-                          // time and log that as an error; the process exits all the same.
-                          LOG.warning("not closing Vert.x: a component is still stopping");
-                          return Future.succeededFuture(false);
-                        }
-                        return closeVertx(deadline);
-                      });
+                  .compose(stopped -> closeVertx(stopped, deadline));
             })
         .map(
             stopped -> {
@@ -308,83 +365,75 @@ public final class Service {
   }
 
   private Future<Void> delay() {
-    if (options.delay().isZero()) {
+    if (!delayed()) {
       return Future.succeededFuture();
     }
-    long delayMs = options.delay().toMillis();
-    long quietMs = options.quiet().toMillis();
-    LOG.info(
-        quietMs == 0
-            ? "serving for " + delayMs + " ms more so load balancers see readiness fail"
-            : "serving for at most "
-                + delayMs
-                + " ms more so load balancers see readiness fail; less once no request but"
-                + " probes and scrapes has come for "
-                + quietMs
-                + " ms");
     return PreStopDelay.start(vertx, drain::lastTrafficNanos, options.delay(), options.quiet())
         .map(
             ended -> {
               state.delayEnded(ended);
-              Logging.log(
-                  LOG,
-                  Level.INFO,
-                  "pre-stop delay ended after "
-                      + ended.afterMs()
-                      + " ms: "
-                      + (ended.quiet()
-                          ? "traffic quiet for " + ended.sinceTrafficMs() + " ms"
-                          : "delay elapsed"
-                              + (quietMs == 0
-                                  ? ""
-                                  : " (last request " + ended.sinceTrafficMs() + " ms before)")),
-                  Map.of(
-                      "elapsed_ms", ended.afterMs(),
-                      "quiet", ended.quiet(),
-                      "since_traffic_ms", ended.sinceTrafficMs()));
               return null;
             });
   }
 
-  /**
-   * Undeploys HTTP (its servers are already shut down), then each component in reverse order, until
-   * the deadline; true if every one stopped in time.
-   */
-  private Future<Boolean> stopComponents(Deadline deadline) {
-    Future<Boolean> chain = Future.succeededFuture(true);
-    for (int i = deployed.size() - 1; i >= 0; i--) {
-      Deployed component = deployed.get(i);
-      chain = chain.compose(stopped -> undeploy(component, deadline).map(ok -> stopped && ok));
-    }
-    return chain;
-  }
-
-  private Future<Boolean> undeploy(Deployed component, Deadline deadline) {
-    long startMs = deadline.elapsedMs();
-    long boundMs =
-        startMs < deadline.componentsMs()
-            ? deadline.untilMs(deadline.componentsMs())
-            : Math.min(Deadline.LATE_STOP_MS, deadline.untilMs(deadline.lateStopsMs()));
-    return vertx
-        .undeploy(component.id())
-        .timeout(boundMs, MILLISECONDS)
+  /** See {@link #shutdown}: the components started stop once the one starting has. */
+  private Future<Integer> shutdownBeforeServing(String reason) {
+    Clock clock = new Clock();
+    Deadline deadline = Deadline.in(options.timeout());
+    String waitingFor = components.isComplete() ? null : starting();
+    Logging.log(
+        LOG,
+        Level.INFO,
+        "shutdown began ("
+            + reason
+            + ") during start-up, before serving: no further component starts"
+            + (waitingFor == null
+                ? ""
+                : "; waiting at most " + deadline.componentsMs() + " ms for " + waitingFor),
+        Map.of("signal", reason));
+    state.advance(LifecyclePhase.STOPPING);
+    return components
+        .timeout(deadline.untilMs(deadline.componentsMs()), MILLISECONDS)
         .transform(
             ar -> {
-              long tookMs = deadline.elapsedMs() - startMs;
-              if (ar.succeeded()) {
-                Logging.log(
-                    LOG,
-                    Level.INFO,
-                    "stopped " + component.name() + " in " + tookMs + " ms",
-                    Map.of("component", component.name(), "elapsed_ms", tookMs));
-              } else {
-                LOG.warning(component.name() + " did not stop within " + boundMs + " ms");
+              int startStatus = EXIT_OK;
+              if (components.failed()) {
+                LOG.severe("startup failed: " + components.cause().getMessage());
+                startStatus = EXIT_STARTUP_FAILED;
+              } else if (ar.failed()) {
+                LOG.warning(
+                    waitingFor
+                        + " did not finish starting within "
+                        + deadline.componentsMs()
+                        + " ms");
+                startStatus = EXIT_INCOMPLETE;
               }
-              return Future.succeededFuture(ar.succeeded());
+              int started = startStatus;
+              return deployments
+                  .stopAll(deadline)
+                  .compose(stopped -> closeVertx(stopped, deadline))
+                  .map(closed -> started == EXIT_OK && !closed ? EXIT_INCOMPLETE : started);
+            })
+        .map(
+            status -> {
+              long tookMs = clock.elapsedMs();
+              Logging.log(
+                  LOG,
+                  Level.INFO,
+                  "shutdown complete in " + tookMs + " ms: stopped before serving; exit " + status,
+                  Map.of("elapsed_ms", tookMs, "exit_status", status));
+              return status;
             });
   }
 
-  private Future<Boolean> closeVertx(Deadline deadline) {
+  /** Closes Vert.x once every component has stopped; true if it closed by the deadline. */
+  private Future<Boolean> closeVertx(boolean stopped, Deadline deadline) {
+    if (!stopped) {
+      // Vert.x's close would undeploy the component still stopping a second time and log that as
+      // an error; the process exits all the same.
+      LOG.warning("not closing Vert.x: a component is still stopping");
+      return Future.succeededFuture(false);
+    }
     long boundMs = deadline.untilMs(deadline.closeMs());
     Future<Void> listener =
         management == null ? Future.succeededFuture() : management.closeListener();

@@ -1,6 +1,7 @@
 package com.example.service.lifecycle;
 
 import com.example.service.lifecycle.internal.Internals;
+import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -66,6 +67,11 @@ public final class ShutdownSignals {
       Logging.flush();
       Runtime.getRuntime().halt(FORCED_EXIT);
     }
+  }
+
+  /** Completes with the first signal's name, e.g. {@code SIGTERM}, on the thread that got it. */
+  public Future<String> received() {
+    return Future.fromCompletionStage(first);
   }
 
   /** Blocks until the first signal arrives and returns its name, e.g. {@code SIGTERM}. */

@@ -1,11 +1,15 @@
 package com.example.service.lifecycle.internal;
 
+import com.example.service.lifecycle.Logging;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The pre-stop delay: the service keeps serving, readiness failing, so that load balancers take it
@@ -19,6 +23,8 @@ import java.util.function.LongSupplier;
  * timestamp ({@link HttpDrain#lastTrafficNanos}).
  */
 public final class PreStopDelay {
+
+  private static final Logger LOG = Logger.getLogger("lifecycle");
 
   /**
    * How the delay ended.
@@ -54,9 +60,39 @@ public final class PreStopDelay {
    */
   public static Future<Ended> start(
       Vertx vertx, LongSupplier lastTrafficNanos, Duration longest, Duration quiet) {
+    long longestMs = longest.toMillis();
+    long quietMs = quiet.toMillis();
+    LOG.info(
+        quietMs == 0
+            ? "serving for " + longestMs + " ms more so load balancers see readiness fail"
+            : "serving for at most "
+                + longestMs
+                + " ms more so load balancers see readiness fail; less once no request but"
+                + " probes and scrapes has come for "
+                + quietMs
+                + " ms");
     PreStopDelay delay = new PreStopDelay(vertx, lastTrafficNanos, longest, quiet);
     delay.check();
-    return delay.ended.future();
+    return delay.ended.future().onSuccess(ended -> log(ended, quietMs));
+  }
+
+  private static void log(Ended ended, long quietMs) {
+    Logging.log(
+        LOG,
+        Level.INFO,
+        "pre-stop delay ended after "
+            + ended.afterMs()
+            + " ms: "
+            + (ended.quiet()
+                ? "traffic quiet for " + ended.sinceTrafficMs() + " ms"
+                : "delay elapsed"
+                    + (quietMs == 0
+                        ? ""
+                        : " (last request " + ended.sinceTrafficMs() + " ms before)")),
+        Map.of(
+            "elapsed_ms", ended.afterMs(),
+            "quiet", ended.quiet(),
+            "since_traffic_ms", ended.sinceTrafficMs()));
   }
 
   private void check() {
