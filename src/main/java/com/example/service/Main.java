@@ -55,9 +55,14 @@ public final class Main {
     signals.warnIfIgnored();
     Metrics metrics = config.get(LifecycleOptions.METRICS_ENABLED) ? Metrics.prometheus() : null;
     // No classpath file cache: this service serves no files from the classpath, and the cache is a
-    // temp directory Vert.x would create and then delete again on the way out.
+    // temp directory Vert.x would create and then delete again on the way out. An event loop for
+    // each HTTP verticle, also past Vert.x's default pool (twice the processors).
     VertxOptions options =
         new VertxOptions()
+            .setEventLoopPoolSize(
+                Math.max(
+                    VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE,
+                    config.get(LifecycleOptions.HTTP_INSTANCES)))
             .setFileSystemOptions(
                 new FileSystemOptions()
                     .setClassPathResolvingEnabled(false)

@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -236,6 +238,24 @@ class ShutdownIT {
           .contains("stopped before serving; exit 1")
           .doesNotContain("listening on")
           .doesNotContain("\tat ");
+    }
+  }
+
+  @Test
+  void moreHttpInstancesThanVertxsDefaultEventLoopsGetAnEventLoopEach() throws Exception {
+    // One processor: Vert.x's default pool is two event loops, whatever the machine has.
+    try (ServiceProcess service =
+        ServiceProcess.start(dir, instances(3), List.of("-XX:ActiveProcessorCount=1"))) {
+      Set<String> loops = new HashSet<>();
+      for (int i = 0; i < 3; i++) {
+        try (RawHttp conn = new RawHttp("127.0.0.1", service.port(), 10_000)) {
+          loops.add(conn.get("/loop").body());
+        }
+      }
+      assertThat(loops).hasSize(3);
+      assertThat(service.output()).contains("with 3 event loops");
+      service.signal("TERM");
+      assertThat(service.awaitExit(Duration.ofSeconds(30))).isZero();
     }
   }
 

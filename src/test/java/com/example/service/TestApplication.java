@@ -32,11 +32,11 @@ import java.util.logging.Logger;
 
 /**
  * The application the lifecycle's tests run, so that they need nothing from {@code example/}:
- * {@code GET /hello}, {@code GET /peer} (the local and the remote port), and {@code GET /job?ms=N},
- * which a stand-in "worker" component runs on a timer and a stand-in "store" component records to
- * {@code RECORD_PATH} before the client gets the job's id; {@code /ws}, an echoing WebSocket, and
- * {@code /events}, an event stream ticking every 100 ms, through the lifecycle's helpers. Tests may
- * mount routes of their own in front.
+ * {@code GET /hello}, {@code GET /peer} (the local and the remote port), {@code GET /loop} (the
+ * thread that answered), and {@code GET /job?ms=N}, which a stand-in "worker" component runs on a
+ * timer and a stand-in "store" component records to {@code RECORD_PATH} before the client gets the
+ * job's id; {@code /ws}, an echoing WebSocket, and {@code /events}, an event stream ticking every
+ * 100 ms, through the lifecycle's helpers. Tests may mount routes of their own in front.
  */
 final class TestApplication implements Application {
 
@@ -95,6 +95,7 @@ final class TestApplication implements Application {
   public void routes(Vertx vertx, Router router, Config config) {
     extraRoutes.accept(vertx, router);
     router.get("/hello").handler(ctx -> ctx.end("hello"));
+    router.get("/loop").handler(ctx -> ctx.end(Thread.currentThread().getName()));
     // Which listener and which client connection answered: the local and the remote port.
     router
         .get("/peer")

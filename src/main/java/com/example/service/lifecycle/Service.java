@@ -88,6 +88,9 @@ public final class Service {
    * SHUTDOWN_TIMEOUT_MS} + {@link Deadline#MARGIN_MS}. One that comes once the HTTP verticles
    * deploy is the shutdown of a service that serves.
    *
+   * <p>Each HTTP verticle has an event loop of its own if {@code vertx}'s pool has at least {@code
+   * HTTP_INSTANCES} loops ({@code Main} sizes it so).
+   *
    * @param metrics the registry of the Vert.x made with {@link Metrics#vertx}, or null
    * @param signal completes with a shutdown signal's name
    * @return the service, or the first failure, its message naming the component
