@@ -47,8 +47,8 @@ fi
 
 # serve LOG PORT INSTANCES CORE MAIN [JAVA_OPTION...]: starts the build's MAIN (of $pkg: TestMain
 # or BaselineMain) with the tests' configuration on 127.0.0.1:PORT with INSTANCES event loops,
-# pinned to CORE unless it is empty, its output in LOG; waits for its first answer and sets served
-# to its pid. Exits the script, printing LOG, if the server dies first.
+# pinned to CORE unless it is empty, its output in LOG; waits for its first answer, scrapes it once
+# and sets served to its pid. Exits the script, printing LOG, if the server dies first.
 serve() {
   local log=$1 port=$2 instances=$3 core=$4 main=$5 pin=()
   shift 5
@@ -61,4 +61,7 @@ serve() {
     kill -0 $served 2>/dev/null || { cat "$log" >&2; exit 1; }
     sleep 0.05
   done
+  # One scrape, as a Prometheus server's first: the template binds the JVM's meters at it (bare
+  # Vert.x answers 404).
+  curl -s -o /dev/null "http://127.0.0.1:$port/metrics"
 }

@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -25,6 +26,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
@@ -73,6 +75,9 @@ public final class Metrics {
 
   private boolean closed;
 
+  /** Set by the first scrape, which binds the JVM's meters. */
+  private final AtomicBoolean jvmBinding = new AtomicBoolean();
+
   /** Completes once the JVM's meters are bound; /metrics waits for them. */
   private final Promise<Void> jvmBound = Promise.promise();
 
@@ -115,11 +120,16 @@ public final class Metrics {
   }
 
   /**
-   * Binds the meters vertx-micrometer would bind while making Vert.x: about 100 ms of class loading
-   * and MXBean lookups, here on a worker once the service listens, so they do not delay its start.
+   * Binds the meters vertx-micrometer would bind while making Vert.x, once: about 100 ms of class
+   * loading and MXBean lookups, on a worker at the first scrape rather than on the way to the first
+   * request. What they count from then on is what a scraper sees: its first scrape is where its
+   * rates start, and the collections before it move none of them.
    */
-  void bindJvm(Vertx vertx) {
-    vertx.executeBlocking(this::bindJvm, false).onComplete(jvmBound);
+  private Future<Void> jvmBound(Vertx vertx) {
+    if (jvmBinding.compareAndSet(false, true)) {
+      vertx.executeBlocking(this::bindJvm, false).onComplete(jvmBound);
+    }
+    return jvmBound.future();
   }
 
   private synchronized Void bindJvm() {
@@ -200,19 +210,20 @@ public final class Metrics {
   }
 
   /**
-   * Adds {@code GET /metrics}, the Prometheus text format. A scrape waits for the JVM's meters,
-   * which {@link Service#start} binds once the service listens.
+   * Adds {@code GET /metrics}, the Prometheus text format. The first scrape binds the JVM's meters,
+   * and each scrape waits until they are.
    */
   public void route(Router router) {
     router
         .get(PATH)
         .handler(
             ctx -> {
-              if (jvmBound.future().isComplete()) {
+              Future<Void> bound = jvmBound(ctx.vertx());
+              if (bound.isComplete()) {
                 ctx.next();
               } else {
                 Context context = ctx.vertx().getOrCreateContext();
-                jvmBound.future().onComplete(ar -> context.runOnContext(v -> ctx.next()));
+                bound.onComplete(ar -> context.runOnContext(v -> ctx.next()));
               }
             })
         .handler(PrometheusScrapingHandler.create(registry));

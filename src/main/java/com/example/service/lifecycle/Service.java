@@ -200,9 +200,6 @@ public final class Service {
         .compose(v -> startManagement(application, config, metrics))
         .map(
             v -> {
-              if (metrics != null) {
-                metrics.bindJvm(vertx);
-              }
               port = first.get().actualPort();
               long startedMs = Clock.sinceProcessStartMs();
               Logging.log(
