@@ -52,7 +52,7 @@ public final class Service {
   private String starting;
 
   /** The components' start, which a shutdown during it waits for. */
-  private Future<Void> components;
+  private volatile Future<Void> components;
 
   private int port;
   private int managementPort = -1;
@@ -85,8 +85,9 @@ public final class Service {
    * <p>A shutdown signal that comes while the components start cuts the start short: no further
    * component starts, and the returned future completes at once, with a service whose {@link
    * #shutdown} stops the ones that did once the one starting has, all within {@code
-   * SHUTDOWN_TIMEOUT_MS} + {@link Deadline#MARGIN_MS}. One that comes once the HTTP verticles
-   * deploy is the shutdown of a service that serves.
+   * SHUTDOWN_TIMEOUT_MS} + {@link Deadline#MARGIN_MS}. Such a service never served: it has no
+   * {@link #httpPort}, and {@link #shutdownBegun} never completes. A signal that comes once the
+   * HTTP verticles deploy is the shutdown of a service that serves.
    *
    * <p>Each HTTP verticle has an event loop of its own if {@code vertx}'s pool has at least {@code
    * HTTP_INSTANCES} loops ({@code Main} sizes it so).
@@ -368,12 +369,9 @@ public final class Service {
     if (!delayed()) {
       return Future.succeededFuture();
     }
-    return PreStopDelay.start(vertx, drain::lastTrafficNanos, options.delay(), options.quiet())
-        .map(
-            ended -> {
-              state.delayEnded(ended);
-              return null;
-            });
+    return PreStopDelay.start(
+            vertx, drain::lastTrafficNanos, options.delay(), options.quiet(), state::delayEnded)
+        .mapEmpty();
   }
 
   /** See {@link #shutdown}: the components started stop once the one starting has. */
@@ -389,11 +387,12 @@ public final class Service {
             + ") during start-up, before serving: no further component starts"
             + (waitingFor == null
                 ? ""
-                : "; waiting at most " + deadline.componentsMs() + " ms for " + waitingFor),
+                : "; waiting at most " + deadline.requestsMs() + " ms for " + waitingFor),
         Map.of("signal", reason));
     state.advance(LifecyclePhase.STOPPING);
+    // Until the drain's point in the budget: the components started keep the reserve to stop in.
     return components
-        .timeout(deadline.untilMs(deadline.componentsMs()), MILLISECONDS)
+        .timeout(deadline.untilMs(deadline.requestsMs()), MILLISECONDS)
         .transform(
             ar -> {
               int startStatus = EXIT_OK;
@@ -404,7 +403,7 @@ public final class Service {
                 LOG.warning(
                     waitingFor
                         + " did not finish starting within "
-                        + deadline.componentsMs()
+                        + deadline.requestsMs()
                         + " ms");
                 startStatus = EXIT_INCOMPLETE;
               }

@@ -3,8 +3,9 @@ package com.example.service.lifecycle.internal;
 import java.time.Duration;
 
 /**
- * The shutdown's one budget, computed once when the drain starts and passed down: everything after
- * the pre-stop delay finishes within {@code SHUTDOWN_TIMEOUT_MS} + {@link #MARGIN_MS}.
+ * The shutdown's one budget, computed once when the drain starts (or when a signal cuts the start
+ * short) and passed down: everything after the pre-stop delay finishes within {@code
+ * SHUTDOWN_TIMEOUT_MS} + {@link #MARGIN_MS}.
  *
  * <ul>
  *   <li>Requests drain until {@link #requestsMs()}: the timeout less what is reserved for the rest

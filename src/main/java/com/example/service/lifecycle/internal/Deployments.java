@@ -5,9 +5,9 @@ import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import com.example.service.lifecycle.Logging;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -24,8 +24,9 @@ public final class Deployments {
 
   private final Vertx vertx;
 
-  // Written as each deployment completes, read by a shutdown that may begin while one is under way.
-  private final List<Deployed> deployed = new CopyOnWriteArrayList<>();
+  // Guarded by this: a shutdown may begin while a deployment is under way.
+  private final List<Deployed> deployed = new ArrayList<>();
+  private Deadline stopping;
 
   public Deployments(Vertx vertx) {
     this.vertx = vertx;
@@ -43,7 +44,16 @@ public final class Deployments {
             err -> Future.failedFuture(new IllegalStateException(name + ": " + err.getMessage())))
         .map(
             id -> {
-              deployed.add(new Deployed(name, id));
+              Deployed started = new Deployed(name, id);
+              Deadline late;
+              synchronized (this) {
+                deployed.add(started);
+                late = stopping;
+              }
+              if (late != null) {
+                // Given up on while it started, and the ones it depends on are stopping: at once.
+                undeploy(started, late);
+              }
               return null;
             });
   }
@@ -51,13 +61,18 @@ public final class Deployments {
   /**
    * Undeploys each deployment in reverse order, until the deadline's {@link
    * Deadline#componentsMs()}; one still stopping then is given up with one WARNING line, and the
-   * ones after it get {@link Deadline#LATE_STOP_MS} each.
+   * ones after it get {@link Deadline#LATE_STOP_MS} each. One that completes its start after this
+   * is undeployed as it does.
    *
    * @return true if every one stopped in time
    */
   public Future<Boolean> stopAll(Deadline deadline) {
+    List<Deployed> all;
+    synchronized (this) {
+      stopping = deadline;
+      all = List.copyOf(deployed);
+    }
     Future<Boolean> chain = Future.succeededFuture(true);
-    List<Deployed> all = List.copyOf(deployed);
     for (int i = all.size() - 1; i >= 0; i--) {
       Deployed component = all.get(i);
       chain = chain.compose(stopped -> undeploy(component, deadline).map(ok -> stopped && ok));

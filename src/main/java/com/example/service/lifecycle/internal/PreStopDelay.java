@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -56,10 +57,15 @@ public final class PreStopDelay {
    *
    * @param lastTrafficNanos when the last request that counts arrived ({@link System#nanoTime})
    * @param quiet zero for a delay that always lasts {@code longest}
+   * @param onEnd told how the delay ended, before its line is logged
    * @return completes when the delay ends; never fails
    */
   public static Future<Ended> start(
-      Vertx vertx, LongSupplier lastTrafficNanos, Duration longest, Duration quiet) {
+      Vertx vertx,
+      LongSupplier lastTrafficNanos,
+      Duration longest,
+      Duration quiet,
+      Consumer<Ended> onEnd) {
     long longestMs = longest.toMillis();
     long quietMs = quiet.toMillis();
     LOG.info(
@@ -73,7 +79,7 @@ public final class PreStopDelay {
                 + " ms");
     PreStopDelay delay = new PreStopDelay(vertx, lastTrafficNanos, longest, quiet);
     delay.check();
-    return delay.ended.future().onSuccess(ended -> log(ended, quietMs));
+    return delay.ended.future().onSuccess(onEnd::accept).onSuccess(ended -> log(ended, quietMs));
   }
 
   private static void log(Ended ended, long quietMs) {
