@@ -121,15 +121,14 @@ public final class Service {
       chain =
           chain.compose(
               v ->
-                  !service.beginComponent(component.name())
-                      ? Future.succeededFuture()
-                      : service.deployments.deploy(
+                  service.beginComponent(component.name())
+                      ? service.deployments.deploy(
                           component.name(),
                           () ->
                               vertx.deployVerticle(
                                   component.verticle(),
-                                  new DeploymentOptions()
-                                      .setThreadingModel(component.threading()))));
+                                  new DeploymentOptions().setThreadingModel(component.threading())))
+                      : Future.succeededFuture());
     }
     service.components = chain;
     chain
