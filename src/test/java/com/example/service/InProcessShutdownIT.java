@@ -546,6 +546,31 @@ class InProcessShutdownIT {
     assertDeleteIsAJson405("/health/live");
   }
 
+  @Test
+  void anHttp2ResponsesCloseHandlerRunsWhenItsStreamCloses(Vertx vertx) throws Exception {
+    CompletableFuture<Void> closed = new CompletableFuture<>();
+    start(
+        vertx,
+        1,
+        0,
+        5_000,
+        100,
+        (v, router) ->
+            router
+                .get("/closing")
+                .handler(
+                    ctx -> {
+                      ctx.response().closeHandler(x -> closed.complete(null));
+                      ctx.end("bye");
+                    }));
+    try (H2Client h2 = new H2Client("127.0.0.1", port)) {
+      assertThat(h2.get("/closing").get(5, TimeUnit.SECONDS).body()).isEqualTo("bye");
+      // Vert.x hears of the close from the listener whose place the timeouts' listener takes.
+      closed.get(5, TimeUnit.SECONDS);
+    }
+    assertThat(service.shutdown("test").await()).isZero();
+  }
+
   @ParameterizedTest(name = "HTTP_INSTANCES={0}")
   @ValueSource(ints = {1, 4})
   void http2DrainsWithTwoGoAwaysAndServesAStreamOpenedBetweenThem(int instances, Vertx vertx)

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2Connection;
-import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Stream;
@@ -167,7 +166,8 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   /**
    * Also told of each stream that closes, after the timeouts. What else follows the connection's
    * streams hears of them from here: Netty calls every listener of a connection on each event of
-   * every stream, and each listener costs about 1% of an HTTP/2 request's CPU.
+   * every stream, and each listener costs about 1% of an HTTP/2 request's CPU; this one takes the
+   * place of Vert.x's, and passes each event on to it first.
    */
   void onStreamClosed(Consumer<Http2Stream> closed) {
     this.onStreamClosed = closed;
@@ -188,35 +188,65 @@ final class Http2Timeouts extends ChannelDuplexHandler {
     connection = codec.connection();
     bodies = new Http2BodyTimeout(ctx, codec, bodyNanos, errors);
     writes = new Http2WriteTimeout(ctx, codec, writeNanos, () -> expire("write timeout"));
-    // The one listener: see onStreamClosed.
-    connection.addListener(
-        new Http2ConnectionAdapter() {
-          @Override
-          public void onStreamActive(Http2Stream stream) {
-            bodies.streamActive(stream);
-            writes.streamActive();
-          }
-
-          @Override
-          public void onStreamHalfClosed(Http2Stream stream) {
-            bodies.streamHalfClosed(stream);
-            if (onResponseWritten != null
-                && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
-              onResponseWritten.accept(stream);
-            }
-          }
-
-          @Override
-          public void onStreamClosed(Http2Stream stream) {
-            armIdleIfNoStream();
-            bodies.streamClosed(stream);
-            if (onStreamClosed != null) {
-              onStreamClosed.accept(stream);
-            }
-          }
-        });
+    // The one listener, in Vert.x's place: see onStreamClosed.
+    Internals.shareStreamListener(codec, StreamEvents::new);
     headSince = now();
     armHead();
+  }
+
+  /** The connection's stream events: Vert.x's listener first, then the timeouts and the rest. */
+  private final class StreamEvents implements Http2Connection.Listener {
+    private final Http2Connection.Listener vertx;
+
+    StreamEvents(Http2Connection.Listener vertx) {
+      this.vertx = vertx;
+    }
+
+    @Override
+    public void onStreamAdded(Http2Stream stream) {
+      vertx.onStreamAdded(stream);
+    }
+
+    @Override
+    public void onStreamActive(Http2Stream stream) {
+      vertx.onStreamActive(stream);
+      bodies.streamActive(stream);
+      writes.streamActive();
+    }
+
+    @Override
+    public void onStreamHalfClosed(Http2Stream stream) {
+      vertx.onStreamHalfClosed(stream);
+      bodies.streamHalfClosed(stream);
+      if (onResponseWritten != null && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+        onResponseWritten.accept(stream);
+      }
+    }
+
+    @Override
+    public void onStreamClosed(Http2Stream stream) {
+      vertx.onStreamClosed(stream);
+      armIdleIfNoStream();
+      bodies.streamClosed(stream);
+      if (onStreamClosed != null) {
+        onStreamClosed.accept(stream);
+      }
+    }
+
+    @Override
+    public void onStreamRemoved(Http2Stream stream) {
+      vertx.onStreamRemoved(stream);
+    }
+
+    @Override
+    public void onGoAwaySent(int lastStreamId, long errorCode, ByteBuf debugData) {
+      vertx.onGoAwaySent(lastStreamId, errorCode, debugData);
+    }
+
+    @Override
+    public void onGoAwayReceived(int lastStreamId, long errorCode, ByteBuf debugData) {
+      vertx.onGoAwayReceived(lastStreamId, errorCode, debugData);
+    }
   }
 
   @Override

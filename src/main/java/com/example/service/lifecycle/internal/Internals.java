@@ -4,6 +4,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.vertx.core.Context;
@@ -30,6 +32,7 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The one seam to what is not public, stable API: every use of a Vert.x internal, of reflection,
@@ -71,6 +74,9 @@ import java.util.function.Supplier;
  *       through it, and {@link #closeWhenStreamsEnd} sets its graceful-shutdown timeout to "none",
  *       which Vert.x's {@code shutdown(timeout)} cannot express. 5.1: true of its codec-based
  *       HTTP/2 ({@code http.impl.http2.codec}).
+ *   <li>That Vert.x's HTTP/2 handler is also its connection's {@code Http2Connection.Listener}:
+ *       {@link #shareStreamListener} puts the template's listener in its place, calling it first.
+ *       Not checked against 5.1.
  *   <li>Vert.x's names of the HTTP/1 pipeline's handlers ({@link #DECODER}, {@link #ENCODER},
  *       {@link #HANDLER}; 5.1: same), and {@link #WEB_SOCKET_EXTENSIONS} (from {@code
  *       HttpServerConnectionHandler}; not checked against 5.1).
@@ -161,6 +167,26 @@ public final class Internals {
     ChannelHandlerContext codec = pipeline(http2);
     ((Http2ConnectionHandler) codec.handler()).gracefulShutdownTimeoutMillis(-1);
     codec.channel().close();
+  }
+
+  /**
+   * Replaces Vert.x's listener of an HTTP/2 connection's streams, its HTTP/2 handler, with {@code
+   * withVertx} applied to it, which must pass every event on to it first. Netty calls every
+   * listener of a connection on each event of every stream, through one call site that sees all
+   * their kinds; a listener that shares Vert.x's place costs about 1% less of an HTTP/2 request's
+   * CPU than one of its own (docs/performance.md). The order of the listeners is kept: Vert.x's was
+   * the last when the connection's handlers were added.
+   */
+  static void shareStreamListener(
+      Http2ConnectionHandler codec, UnaryOperator<Http2Connection.Listener> withVertx) {
+    Http2Connection connection = codec.connection();
+    if (codec instanceof Http2Connection.Listener vertx) {
+      connection.removeListener(vertx);
+      connection.addListener(withVertx.apply(vertx));
+    } else {
+      // A codec of Netty's own (the timeouts' tests): it has no listener to share.
+      connection.addListener(withVertx.apply(new Http2ConnectionAdapter()));
+    }
   }
 
   /** Bytes written to {@code channel} and not yet taken by the kernel. */
@@ -332,6 +358,9 @@ public final class Internals {
               Object.class);
       Method build = initializer.getDeclaredMethod("buildHttp2ConnectionHandler");
       Class<?> http2Handler = Class.forName(IMPL + "VertxHttp2ConnectionHandler");
+      if (!Http2Connection.Listener.class.isAssignableFrom(http2Handler)) {
+        throw new NoSuchMethodException(http2Handler + " is not its connection's listener");
+      }
       Method upgrade =
           http2Handler.getDeclaredMethod(
               "serverUpgrade", ChannelHandlerContext.class, Http2Settings.class);
