@@ -11,6 +11,7 @@ import com.example.service.lifecycle.internal.HttpVerticle;
 import com.example.service.lifecycle.internal.Internals;
 import com.example.service.lifecycle.internal.ManagementVerticle;
 import com.example.service.lifecycle.internal.PreStopDelay;
+import com.example.service.lifecycle.internal.StartPhase;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -48,8 +49,7 @@ public final class Service {
   private final ClientErrors clientErrors;
   private final Deployments deployments;
   private final Promise<Void> begun = Promise.promise();
-  private StartPhase startPhase = StartPhase.COMPONENTS;
-  private String starting;
+  private final StartPhase startPhase = new StartPhase();
 
   /** The components' start, which a shutdown during it waits for. */
   private volatile Future<Void> components;
@@ -112,7 +112,7 @@ public final class Service {
     Promise<Service> started = Promise.promise();
     signal.onSuccess(
         name -> {
-          if (service.cutShort()) {
+          if (service.startPhase.cutShort()) {
             started.tryComplete(service);
           }
         });
@@ -121,7 +121,7 @@ public final class Service {
       chain =
           chain.compose(
               v ->
-                  service.beginComponent(component.name())
+                  service.startPhase.beginComponent(component.name())
                       ? service.deployments.deploy(
                           component.name(),
                           () ->
@@ -134,51 +134,11 @@ public final class Service {
     chain
         .compose(
             v ->
-                service.beginHttp()
+                service.startPhase.beginHttp()
                     ? service.startHttp(application, config, metrics)
                     : Future.<Void>succeededFuture())
         .onComplete(v -> started.tryComplete(service), started::tryFail);
     return started.future();
-  }
-
-  /** Where the start is: a shutdown signal cuts it short only while the components start. */
-  private enum StartPhase {
-    COMPONENTS,
-    HTTP,
-    CUT_SHORT
-  }
-
-  private synchronized StartPhase startPhase() {
-    return startPhase;
-  }
-
-  /** Whether the component may start: not once a signal has cut the start short. */
-  private synchronized boolean beginComponent(String name) {
-    if (startPhase != StartPhase.COMPONENTS) {
-      return false;
-    }
-    starting = name;
-    return true;
-  }
-
-  private synchronized String starting() {
-    return starting;
-  }
-
-  private synchronized boolean cutShort() {
-    if (startPhase != StartPhase.COMPONENTS) {
-      return false;
-    }
-    startPhase = StartPhase.CUT_SHORT;
-    return true;
-  }
-
-  private synchronized boolean beginHttp() {
-    if (startPhase != StartPhase.COMPONENTS) {
-      return false;
-    }
-    startPhase = StartPhase.HTTP;
-    return true;
   }
 
   /** The HTTP verticles, then the management listener; then the start's one log line. */
@@ -296,7 +256,7 @@ public final class Service {
    *     #EXIT_STARTUP_FAILED} if a start the signal cut short failed; never fails
    */
   public Future<Integer> shutdown(String reason) {
-    if (startPhase() == StartPhase.CUT_SHORT) {
+    if (startPhase.isCutShort()) {
       return shutdownBeforeServing(reason);
     }
     Clock clock = new Clock();
@@ -377,7 +337,7 @@ public final class Service {
   private Future<Integer> shutdownBeforeServing(String reason) {
     Clock clock = new Clock();
     Deadline deadline = Deadline.in(options.timeout());
-    String waitingFor = components.isComplete() ? null : starting();
+    String waitingFor = components.isComplete() ? null : startPhase.starting();
     Logging.log(
         LOG,
         Level.INFO,
