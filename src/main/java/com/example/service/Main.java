@@ -2,6 +2,7 @@ package com.example.service;
 
 import com.example.service.example.ExampleApplication;
 import com.example.service.lifecycle.Application;
+import com.example.service.lifecycle.ClassPreload;
 import com.example.service.lifecycle.Config;
 import com.example.service.lifecycle.LifecycleOptions;
 import com.example.service.lifecycle.Logging;
@@ -38,6 +39,8 @@ public final class Main {
 
   /** Runs {@code application} until a signal, and returns the exit status. */
   public static int run(Application application, String[] args) {
+    // The lifecycle's classes load on a second thread meanwhile, ahead of this one.
+    ClassPreload.start();
     Logging.configure();
     ShutdownSignals signals = ShutdownSignals.install();
 
