@@ -7,7 +7,8 @@
 #     each with a class-data-sharing archive of its own, from a training start of its own, to tell
 #     how much of the difference is loading classes. Bare Vert.x runs as shipped, with Netty's
 #     flight-recorder events on, which the template turns off (SystemDefaults); for both off,
-#     JAVA_TOOL_OPTIONS=-Dio.netty.jfr.enabled=false;
+#     JAVA_TOOL_OPTIONS=-Dio.netty.jfr.enabled=false; and the template without its class preloading
+#     (-Dclass.preload=false), to tell what the preloading thread saves;
 #   - the jar as the image runs it (`java -jar`, conf/config.json, in a scratch directory where
 #     whatever it writes under data/ goes): on the default JDK without and with the class-data-sharing archive the
 #     Dockerfile makes, and, if a JDK 25 is under /usr/lib/jvm (or JDK25=path), without and with an
@@ -74,6 +75,7 @@ done
 for _ in $(seq "$rounds"); do
   first200 template-machinery /hello "${tests[@]}" "$pkg.TestMain"
   first200 bare-vertx /hello "${tests[@]}" "$pkg.BaselineMain"
+  first200 template-no-preload /hello "${tests[@]}" -Dclass.preload=false "$pkg.TestMain"
   first200 template-machinery-cds /hello "${archived[@]}" \
     -XX:SharedArchiveFile="$work/TestMain.jsa" "$pkg.TestMain"
   first200 bare-vertx-cds /hello "${archived[@]}" -XX:SharedArchiveFile="$work/BaselineMain.jsa" \
@@ -89,8 +91,8 @@ for _ in $(seq "$rounds"); do
 done
 
 echo "start → first 200, ms, median of $rounds ($(java -version 2>&1 | head -n1)${jdk25:+; JDK 25: $("$jdk25/bin/java" -version 2>&1 | head -n1)})"
-for name in template-machinery bare-vertx template-machinery-cds bare-vertx-cds jar jar-cds \
-  jar-jdk25 jar-jdk25-aot; do
+for name in template-machinery bare-vertx template-no-preload template-machinery-cds bare-vertx-cds \
+  jar jar-cds jar-jdk25 jar-jdk25-aot; do
   [ -f "$work/$name.ms" ] || continue
   stats=$(median_range 0 <"$work/$name.ms")
   printf '%-24s %6s  %s\n' "$name" "${stats%% *}" "${stats#* }"
@@ -103,6 +105,8 @@ paired() {
 echo "template machinery / bare Vert.x, per pair: $(paired template-machinery bare-vertx)"
 echo "the same, each with its own archive, per pair:" \
   "$(paired template-machinery-cds bare-vertx-cds)"
+echo "template machinery with its class preloading / without, per pair:" \
+  "$(paired template-machinery template-no-preload)"
 echo "jar with the archive / without, per pair: $(paired jar-cds jar)"
 if [ -n "$jdk25" ]; then
   echo "jar on JDK 25 with the AOT cache / without, per pair: $(paired jar-jdk25-aot jar-jdk25)"
