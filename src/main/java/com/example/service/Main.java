@@ -39,7 +39,8 @@ public final class Main {
 
   /** Runs {@code application} until a signal, and returns the exit status. */
   public static int run(Application application, String[] args) {
-    // The lifecycle's classes load on a second thread meanwhile, ahead of this one.
+    // The lifecycle's classes load on a second thread meanwhile, ahead of this one; loaded, never
+    // initialized there, so SystemDefaults (above) still comes first for Netty.
     ClassPreload.start();
     Logging.configure();
     ShutdownSignals signals = ShutdownSignals.install();

@@ -8,16 +8,17 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Loads the classes the lifecycle needs on its way to serving, on a thread of its own, while the
- * main thread reads the configuration and starts Vert.x. A start spends most of its time loading
- * and verifying about 1,600 classes from the jar (Vert.x, Netty, Micrometer, Jackson, the
- * lifecycle's own), one after the other on the main thread; a second core loads them ahead of it,
- * and the main thread finds them loaded. It is what a class-data-sharing archive does for the
- * image, for a plain {@code java -jar}; with an archive, the classes it names come from the
- * archive.
+ * main thread reads the configuration and starts Vert.x. Without an archive, a start spends much of
+ * its time reading and parsing the 1,400 classes it loads from the jar (Vert.x, Netty,
+ * vertx-config, Jackson, Micrometer, the lifecycle's own), one after the other on the main thread;
+ * a second core does that ahead of it, and the main thread finds them loaded. Verifying and
+ * initializing each class stay on the thread that first uses it. A class-data-sharing archive or an
+ * AOT cache (the image's) does more, ahead of time; with one, this thread finds each class loaded
+ * already.
  *
- * <p>It only loads: no static initializer runs (each still runs on the thread that first uses its
- * class, in the order it always did), so nothing a class does as it initializes moves to this
- * thread or happens sooner. The list ({@value #LIST}) holds the classes of the jar that a start of
+ * <p>It only loads: no static initializer runs on this thread, so nothing a class does as it
+ * initializes moves or happens sooner (Netty reads the properties {@link SystemDefaults} sets as
+ * its classes initialize). The list ({@value #LIST}) holds the classes of the jar that a start of
  * the lifecycle loads, in the order it loads them; a test checks it against a start
  * (ClassPreloadIT, which also says how to write it again). A class of the list that is not on the
  * class path is passed over, so a stale list costs time, never a failure. {@code
@@ -35,13 +36,35 @@ public final class ClassPreload {
 
   /** Starts loading the listed classes on a daemon thread, and returns at once. */
   public static void start() {
-    if ("false".equals(System.getProperty(ENABLED))) {
-      return;
+    Thread thread = thread(System.getProperty(ENABLED));
+    if (thread != null) {
+      thread.start();
     }
-    ClassLoader loader = ClassPreload.class.getClassLoader();
-    Thread thread = new Thread(() -> load(loader, LIST), "class-preload");
+  }
+
+  /** The thread that loads the list, not started; none if {@code enabled} is "false". */
+  static Thread thread(String enabled) {
+    if ("false".equals(enabled)) {
+      return null;
+    }
+    // A class, not a lambda: this may be the process's first, whose bootstrap (some milliseconds)
+    // would fall on the main thread before this one starts.
+    Thread thread = new Thread(new LoadList(ClassPreload.class.getClassLoader()), "class-preload");
     thread.setDaemon(true);
-    thread.start();
+    return thread;
+  }
+
+  private static final class LoadList implements Runnable {
+    private final ClassLoader loader;
+
+    LoadList(ClassLoader loader) {
+      this.loader = loader;
+    }
+
+    @Override
+    public void run() {
+      load(loader, LIST);
+    }
   }
 
   /**
@@ -62,8 +85,9 @@ public final class ClassPreload {
         try {
           Class.forName(name, false, loader);
           loaded++;
-        } catch (ClassNotFoundException | LinkageError e) {
-          // From an older build: the main thread never asks for it, or says why it cannot load.
+        } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+          // From an older build: the main thread never asks for it, or says why it cannot load;
+          // either way, nothing for this thread to report.
         }
       }
     } catch (IOException e) {

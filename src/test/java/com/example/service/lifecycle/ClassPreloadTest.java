@@ -50,13 +50,13 @@ class ClassPreloadTest {
   @Test
   void itLoadsTheListedClassesInTheirOrderAndPassesOverOnesThatAreGone() {
     Recording loader =
-        new Recording("java.util.BitSet\ncom.example.Gone\n" + Probe.class.getName() + "\n");
+        new Recording("java.util.BitSet\nno.such.Gone\n" + Probe.class.getName() + "\n");
 
     int loaded = ClassPreload.load(loader, "list");
 
     assertThat(loaded).isEqualTo(2);
     assertThat(loader.asked)
-        .containsExactly("java.util.BitSet", "com.example.Gone", Probe.class.getName());
+        .containsExactly("java.util.BitSet", "no.such.Gone", Probe.class.getName());
   }
 
   @Test
@@ -69,6 +69,13 @@ class ClassPreloadTest {
   @Test
   void withoutTheListItLoadsNothing() {
     assertThat(ClassPreload.load(new Recording(""), "no such list")).isZero();
+  }
+
+  @Test
+  void itIsADaemonUnlessTurnedOff() {
+    assertThat(ClassPreload.thread(null).isDaemon()).isTrue();
+    assertThat(ClassPreload.thread("true").isDaemon()).isTrue();
+    assertThat(ClassPreload.thread("false")).isNull();
   }
 
   @Test
