@@ -2,6 +2,7 @@ package com.example.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -46,6 +47,7 @@ class Http2HostileClientIT {
   static final int HEADERS = 0x1;
   static final int SETTINGS = 0x4;
   static final int PING = 0x6;
+  static final int WINDOW_UPDATE = 0x8;
   static final int GOAWAY = 0x7;
   static final int RST_STREAM = 0x3;
   static final int END_STREAM = 0x1;
@@ -355,6 +357,49 @@ class Http2HostileClientIT {
     }
     // The client sees the close before the service's log line is read: wait for the line.
     service.awaitLine(l -> l.contains("HTTP/2 write timeout, closed")).get(10, TimeUnit.SECONDS);
+    assertStillServing();
+  }
+
+  @Test
+  void aResponseItsClientTakesSlowerThanTheWriteTimeoutIsWhole() throws Exception {
+    int size = 100_000;
+    byte[] path = ("/bytes?n=" + size).getBytes(StandardCharsets.ISO_8859_1);
+    // :method GET, :scheme http, :path (a literal, its name indexed), :authority x.
+    ByteArrayOutputStream get = new ByteArrayOutputStream();
+    get.write(new byte[] {(byte) 0x82, (byte) 0x86, 0x04, (byte) path.length});
+    get.write(path);
+    get.write(new byte[] {0x41, 0x01, 'x'});
+    try (H2 h2 = new H2(port, 0)) {
+      h2.write(H2.preface());
+      // The stream's window as large as can be: the connection's 65,535 bytes are all that go,
+      // and then what each WINDOW_UPDATE for the connection gives, a third of the timeout apart.
+      h2.write(
+          frame(SETTINGS, 0, 0, new byte[] {0, 4, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}));
+      h2.write(frame(HEADERS, END_STREAM | END_HEADERS, 1, get.toByteArray()));
+      long since = System.nanoTime();
+      int received = 0;
+      int given = 65_535;
+      boolean ended = false;
+      while (!ended) {
+        Frame f = h2.read();
+        assertThat(f).as("a frame, after %d bytes", received).isNotNull();
+        assertThat(f.type()).as("no GOAWAY").isNotEqualTo(GOAWAY);
+        if (f.type() == DATA && f.stream() == 1) {
+          received += f.payload().length;
+          ended = (f.flags() & END_STREAM) != 0;
+          if (received == given && !ended) {
+            Thread.sleep(WRITE_TIMEOUT_MS / 3); // the slow client this test is
+            h2.write(frame(WINDOW_UPDATE, 0, 0, ByteBuffer.allocate(4).putInt(5_000).array()));
+            given += 5_000;
+          }
+        }
+      }
+
+      assertThat(received).isEqualTo(size);
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since))
+          .as("it took longer than the write timeout")
+          .isGreaterThan(2L * WRITE_TIMEOUT_MS);
+    }
     assertStillServing();
   }
 

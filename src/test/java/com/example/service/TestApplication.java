@@ -11,6 +11,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
@@ -96,6 +97,10 @@ final class TestApplication implements Application {
     extraRoutes.accept(vertx, router);
     router.get("/hello").handler(ctx -> ctx.end("hello"));
     router.get("/loop").handler(ctx -> ctx.end(Thread.currentThread().getName()));
+    router
+        .get("/bytes")
+        .handler(
+            ctx -> ctx.end(Buffer.buffer(new byte[Integer.parseInt(ctx.queryParam("n").get(0))])));
     // Which listener and which client connection answered: the local and the remote port.
     router
         .get("/peer")

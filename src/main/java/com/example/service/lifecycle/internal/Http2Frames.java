@@ -3,9 +3,9 @@ package com.example.service.lifecycle.internal;
 import io.netty.buffer.ByteBuf;
 
 /**
- * Follows the HTTP/2 frames of one direction of a connection through its bytes, however they are
- * split, reading only each frame's 9-byte header (RFC 9113 §4.1): its length, type and flags. It
- * never consumes, copies or keeps a byte.
+ * Follows the HTTP/2 frames a client sends through the bytes of its connection, however they are
+ * split: past its 24-byte preface, reading only each frame's 9-byte header (RFC 9113 §4.1), its
+ * length, type and flags. It never consumes, copies or keeps a byte.
  */
 final class Http2Frames {
 
@@ -17,29 +17,19 @@ final class Http2Frames {
     /** A frame's header is whole. */
     default void header(int type, int flags) {}
 
-    /** {@code bytes} more of the current frame's payload went by. */
-    default void payload(int type, int bytes) {}
-
     /** A frame has gone by whole. */
     default void frameEnded(int type, int flags) {}
   }
 
+  private static final int PREFACE_LENGTH = 24;
   private static final int HEADER_LENGTH = 9;
 
   private final byte[] header = new byte[HEADER_LENGTH];
-  private int prefaceLeft;
+  private int prefaceLeft = PREFACE_LENGTH;
   private int headerRead;
   private int payloadLeft;
   private int type;
   private int flags;
-
-  /**
-   * @param prefaceLength bytes to pass over before the first frame: the client's 24-byte preface
-   *     inbound, none outbound
-   */
-  Http2Frames(int prefaceLength) {
-    this.prefaceLeft = prefaceLength;
-  }
 
   /** Follows the frames in {@code bytes}, from its reader index to its writer index. */
   void walk(ByteBuf bytes, Events events) {
@@ -78,7 +68,6 @@ final class Http2Frames {
         int n = Math.min(payloadLeft, end - at);
         payloadLeft -= n;
         at += n;
-        events.payload(type, n);
       }
       if (headerRead == HEADER_LENGTH && payloadLeft == 0) {
         headerRead = 0;

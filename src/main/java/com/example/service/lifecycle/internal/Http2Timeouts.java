@@ -4,9 +4,8 @@ import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
@@ -35,16 +34,16 @@ import java.util.function.Consumer;
  *       is told (the drain's two GOAWAYs, so a stream the client opens meanwhile is served).
  * </ul>
  *
- * <p>It reads frame headers only ({@link Http2Frames}), never a payload, and passes every message
- * on unchanged. Open streams and the data flow control holds are Netty's ({@link Http2Connection}).
- * Time is the event loop's ticker, so a test moves it. Every method runs on the connection's loop.
+ * <p>It reads the client's frame headers only ({@link Http2Frames}), never a payload, and passes
+ * every message on unchanged; it handles nothing going out, so Netty passes it by on the write
+ * path. Open streams and the data flow control holds are Netty's ({@link Http2Connection}). Time is
+ * the event loop's ticker, so a test moves it. Every method runs on the connection's loop.
  */
-final class Http2Timeouts extends ChannelDuplexHandler {
+final class Http2Timeouts extends ChannelInboundHandlerAdapter {
 
   /** The name it has in the pipeline, just before Vert.x's HTTP/2 handler. */
   static final String NAME = "http2Timeouts";
 
-  private static final int PREFACE_LENGTH = 24;
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
   private static final int CONTINUATION = 0x9;
@@ -100,7 +99,7 @@ final class Http2Timeouts extends ChannelDuplexHandler {
   private boolean headBegan;
   private boolean headEnded;
 
-  private final Http2Frames inbound = new Http2Frames(PREFACE_LENGTH);
+  private final Http2Frames inbound = new Http2Frames();
 
   private final Http2Frames.Events clientFrames =
       new Http2Frames.Events() {
@@ -283,14 +282,6 @@ final class Http2Timeouts extends ChannelDuplexHandler {
       // connection not idle.
       armIdleIfNoStream();
     }
-  }
-
-  @Override
-  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-    if (msg instanceof ByteBuf bytes) {
-      writes.written(bytes);
-    }
-    ctx.write(msg, promise);
   }
 
   /**

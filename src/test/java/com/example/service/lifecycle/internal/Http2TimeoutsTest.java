@@ -36,6 +36,7 @@ class Http2TimeoutsTest {
   private static final int GOAWAY = 0x7;
   private static final int RST_STREAM = 0x3;
   private static final int CONTINUATION = 0x9;
+  private static final int WINDOW_UPDATE = 0x8;
   private static final int END_STREAM = 0x1;
   private static final int END_HEADERS = 0x4;
 
@@ -112,6 +113,10 @@ class Http2TimeoutsTest {
     channel.advanceTimeBy(ms, MILLISECONDS);
     channel.runScheduledPendingTasks();
     channel.runPendingTasks();
+  }
+
+  private static ByteBuf windowUpdate(int stream, int increment) {
+    return frame(WINDOW_UPDATE, 0, stream, Unpooled.buffer(4).writeInt(increment).array());
   }
 
   /** The type of every frame the server wrote, in order (a frame may span several buffers). */
@@ -258,6 +263,61 @@ class Http2TimeoutsTest {
     advance(WRITE_MS * 2);
     assertThat(channel.isOpen()).isTrue();
     assertThat(errors).isEmpty();
+  }
+
+  @Test
+  void windowTheClientGivesTheConnectionButNotTheStreamIsNoProgress() {
+    // Streams start with no window: the connection's updates alone let no DATA byte go.
+    send(handshake(new byte[] {0, 4, 0, 0, 0, 0}));
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    respond(100);
+    for (int i = 0; i < 7; i++) {
+      send(windowUpdate(0, 1_000));
+      advance(WRITE_MS / 8);
+    }
+    assertThat(channel.isOpen()).isTrue();
+
+    // Checked every quarter of the timeout: closed within a quarter after it passed.
+    send(windowUpdate(0, 1_000));
+    advance(WRITE_MS / 2);
+
+    assertThat(framesWritten()).contains(GOAWAY).doesNotContain(DATA);
+    assertThat(errors).containsExactly("HTTP/2 write timeout, closed");
+  }
+
+  @Test
+  void aResponseTheClientTakesSlowerThanTheTimeoutIsNotTimedOut() {
+    // Ten bytes of the stream's window every quarter of the timeout: 100 bytes in 2.5 timeouts.
+    send(handshake(new byte[] {0, 4, 0, 0, 0, 0}));
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    respond(100);
+    for (int i = 0; i < 10; i++) {
+      advance(WRITE_MS / 4);
+      send(windowUpdate(1, 10));
+    }
+    advance(WRITE_MS / 4);
+
+    assertThat(framesWritten()).contains(DATA).doesNotContain(GOAWAY);
+    assertThat(codec.connection().numActiveStreams()).isZero();
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
+  void updatesAreCountedStillWhenTheFrameListenerIsReplacedWhileAStreamIsOpen() {
+    // More than the connection's 65,535-byte window: the rest waits on it.
+    send(handshake());
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    respond(70_000);
+    // As Vert.x replaces its own when the client's first SETTINGS arrive after an h2c upgrade.
+    codec.decoder().frameListener(new Http2FrameAdapter());
+    for (int i = 0; i < 12 && channel.isOpen(); i++) {
+      advance(WRITE_MS / 4);
+      send(windowUpdate(0, 500));
+      send(windowUpdate(1, 500));
+    }
+
+    assertThat(errors).isEmpty();
+    assertThat(channel.isOpen()).isTrue();
   }
 
   @Test
