@@ -19,7 +19,7 @@ import io.netty.util.concurrent.Future;
  * runs (the connection's GOAWAY and close). Checked every quarter of the timeout while a stream is
  * open; no timer runs while none is. Every method runs on the connection's loop.
  *
- * <p>Progress is DATA handed on to the socket, read from the connection's flow-control window at
+ * <p>Progress is DATA handed on to the channel, read from the connection's flow-control window at
  * each check, not from the frames going out: every DATA byte takes from that window, and only the
  * client's WINDOW_UPDATEs for the connection give to it, so the DATA sent since the last check is
  * what the client gave minus what the window gained. An update the stream's own window then holds
@@ -38,7 +38,7 @@ final class Http2WriteTimeout {
   private long connectionWindowGiven;
 
   /** Where it counts them: the decoder's frame listener, decorated; null until a stream opens. */
-  private Http2FrameListener listener;
+  private Http2FrameListener decorator;
 
   private long dataSentAtCheck;
   private long progressAt;
@@ -106,8 +106,11 @@ final class Http2WriteTimeout {
     try {
       connection.forEachActiveStream(
           stream -> {
-            // Vert.x keeps a stream's data itself while Netty says the stream's window is spent.
-            held[0] = flow.hasFlowControlled(stream) || !flow.isWritable(stream);
+            // Vert.x keeps a response's data itself while Netty says the stream's window is spent;
+            // a stream with no response begun waits on nothing of ours (a body still coming in).
+            held[0] =
+                flow.hasFlowControlled(stream)
+                    || (stream.isHeadersSent() && !flow.isWritable(stream));
             return !held[0];
           });
     } catch (Http2Exception visitorThrowsNone) {
@@ -117,7 +120,7 @@ final class Http2WriteTimeout {
   }
 
   /**
-   * DATA bytes handed on to the socket, plus a constant: what the client gave the connection's
+   * DATA bytes handed on to the channel, plus a constant: what the client gave the connection's
    * window, less the window. The checks read it between two reads, when the two agree.
    */
   private long dataSent() {
@@ -128,29 +131,31 @@ final class Http2WriteTimeout {
 
   /**
    * Counts the client's WINDOW_UPDATEs from its connection's frame listener, decorated. Vert.x
-   * replaces the listener once, as the client's first SETTINGS arrive (a stream opened by an h2c
-   * upgrade is active before that); every check decorates the one in place again if it has changed.
+   * replaces the listener once: as the client's first SETTINGS arrive, or, for an h2c upgrade, just
+   * after the upgrade's stream opens; every check decorates the one in place again if it has
+   * changed.
    *
    * @return whether it has (re)placed the decorator just now, so that updates may have gone
    *     uncounted
    */
   private boolean listen() {
     Http2ConnectionDecoder decoder = codec.decoder();
-    if (listener != null && decoder.frameListener() == listener) {
+    if (decorator != null && decoder.frameListener() == decorator) {
       return false;
     }
-    listener =
+    decorator =
         new Http2FrameListenerDecorator(decoder.frameListener()) {
           @Override
           public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment)
               throws Http2Exception {
-            if (streamId == Http2CodecUtil.CONNECTION_STREAM_ID) {
+            // Only the one in place counts, should a replaced one still be called by its successor.
+            if (streamId == Http2CodecUtil.CONNECTION_STREAM_ID && this == decorator) {
               connectionWindowGiven += increment;
             }
             super.onWindowUpdateRead(ctx, streamId, increment);
           }
         };
-    decoder.frameListener(listener);
+    decoder.frameListener(decorator);
     return true;
   }
 

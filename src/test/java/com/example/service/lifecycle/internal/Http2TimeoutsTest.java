@@ -308,12 +308,27 @@ class Http2TimeoutsTest {
     send(handshake());
     send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
     respond(70_000);
-    // As Vert.x replaces its own when the client's first SETTINGS arrive after an h2c upgrade.
+    // As Vert.x replaces its own just after an h2c upgrade's stream opens.
     codec.decoder().frameListener(new Http2FrameAdapter());
     for (int i = 0; i < 12 && channel.isOpen(); i++) {
       advance(WRITE_MS / 4);
       send(windowUpdate(0, 500));
       send(windowUpdate(1, 500));
+    }
+
+    assertThat(errors).isEmpty();
+    assertThat(channel.isOpen()).isTrue();
+  }
+
+  @Test
+  void aBodyUploadedSlowlyToAClientWithNoWindowForResponsesIsNotCutAtTheWriteTimeout() {
+    // No window for the server's DATA, but no response begun either: nothing waits on the client.
+    send(handshake(new byte[] {0, 4, 0, 0, 0, 0}));
+    send(frame(HEADERS, END_HEADERS, 1, GET_ROOT));
+    // 3.75 s: past the write timeout, within the body timeout.
+    for (int i = 0; i < 5 && channel.isOpen(); i++) {
+      send(frame(DATA, 0, 1, new byte[] {'x'}));
+      advance(WRITE_MS / 2);
     }
 
     assertThat(errors).isEmpty();
