@@ -62,13 +62,21 @@ final class Http2BodyTimeout {
   /** A stream's client or server side has ended. */
   void streamHalfClosed(Http2Stream stream) {
     if (!stream.state().remoteSideOpen()) {
-      receiving.remove(stream); // its body is whole
+      forget(stream); // its body is whole
     }
   }
 
   /** A stream has closed. */
   void streamClosed(Http2Stream stream) {
-    receiving.remove(stream);
+    forget(stream);
+  }
+
+  private void forget(Http2Stream stream) {
+    // Not asked of an empty map, as it is for every GET: a remove hashes the stream, and a stream's
+    // first identity hash is a call into the JVM, on every request.
+    if (!receiving.isEmpty()) {
+      receiving.remove(stream);
+    }
   }
 
   /** The connection is closed: the timer is cancelled and never set again. */
