@@ -28,6 +28,12 @@ final class Probes {
 
   private static final List<String> PATHS = List.of(LIVE, READY, Metrics.PATH);
 
+  /** The length of the shortest of the paths, and the character after each one's slash. */
+  private static final int SHORTEST = PATHS.stream().mapToInt(String::length).min().orElseThrow();
+
+  private static final String INITIALS =
+      PATHS.stream().map(path -> path.substring(1, 2)).distinct().reduce("", String::concat);
+
   private static final JsonObject UP = new JsonObject().put("status", "UP");
 
   private Probes() {}
@@ -52,6 +58,10 @@ final class Probes {
   }
 
   private static boolean startsWithAProbe(String uri) {
+    // Most URIs are ruled out by their length or their second character, before any comparison.
+    if (uri.length() < SHORTEST || INITIALS.indexOf(uri.charAt(1)) < 0) {
+      return false;
+    }
     for (int i = 0; i < PATHS.size(); i++) {
       if (uri.startsWith(PATHS.get(i))) {
         return true;
