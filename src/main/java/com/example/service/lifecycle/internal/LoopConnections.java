@@ -37,6 +37,14 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
 
   private final Map<HttpConnection, TrackedConnection> connections = new HashMap<>();
 
+  /**
+   * The connection of the last request, and its record: an HTTP/2 client's streams arrive several
+   * to a read, and the map's lookup was the largest of the template's costs per such request.
+   */
+  private HttpConnection lastConnection;
+
+  private TrackedConnection lastTracked;
+
   private final List<Exchange> held = new ArrayList<>();
 
   /**
@@ -120,7 +128,7 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
 
   /** The HTTP/2 connection takes the place, and the slot, of the one it switched from. */
   private void switched(TrackedConnection from, HttpConnection http2) {
-    connections.remove(from.connection);
+    forget(from);
     states.set(from, State.CLOSED);
     from.closed.complete();
     track(http2);
@@ -137,7 +145,12 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
       // A connection counts with its first request: a probe's own connection does not.
       drain.trafficSeen();
     }
-    TrackedConnection conn = connections.get(request.connection());
+    HttpConnection connection = request.connection();
+    if (connection != lastConnection) {
+      lastTracked = connections.get(connection);
+      lastConnection = connection;
+    }
+    TrackedConnection conn = lastTracked;
     if (conn.http2 && drain.phase() == Phase.SERVING) {
       // Recorded by its request: an exchange only if a drain begins while it runs (promote).
       if (conn.streams.track(request)) {
@@ -385,12 +398,20 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
     ended(exchange, answered && out);
   }
 
+  private void forget(TrackedConnection conn) {
+    connections.remove(conn.connection);
+    if (lastTracked == conn) {
+      lastConnection = null;
+      lastTracked = null;
+    }
+  }
+
   void closed(TrackedConnection conn) {
     if (conn.state == State.CLOSED) {
       return;
     }
     shared.leave();
-    connections.remove(conn.connection);
+    forget(conn);
     if (drain.phase() == Phase.HOLDING) {
       // Its client may reconnect at once (curl in a loop; an HTTP/2 client after its GOAWAYs):
       // this loop's listener waits for that connection to land.
