@@ -38,12 +38,10 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
   private final Map<HttpConnection, TrackedConnection> connections = new HashMap<>();
 
   /**
-   * The connection of the last request, and its record: an HTTP/2 client's streams arrive several
-   * to a read, and the map's lookup was the largest of the template's costs per such request.
+   * The record of the last request's connection: an HTTP/2 client's streams arrive several to a
+   * read, and the map's lookup was the largest of the template's costs per such request.
    */
-  private HttpConnection lastConnection;
-
-  private TrackedConnection lastTracked;
+  private TrackedConnection last;
 
   private final List<Exchange> held = new ArrayList<>();
 
@@ -145,12 +143,11 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
       // A connection counts with its first request: a probe's own connection does not.
       drain.trafficSeen();
     }
-    HttpConnection connection = request.connection();
-    if (connection != lastConnection) {
-      lastTracked = connections.get(connection);
-      lastConnection = connection;
+    TrackedConnection conn = last;
+    if (conn == null || conn.connection != request.connection()) {
+      conn = connections.get(request.connection());
+      last = conn;
     }
-    TrackedConnection conn = lastTracked;
     if (conn.http2 && drain.phase() == Phase.SERVING) {
       // Recorded by its request: an exchange only if a drain begins while it runs (promote).
       if (conn.streams.track(request)) {
@@ -400,9 +397,8 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
 
   private void forget(TrackedConnection conn) {
     connections.remove(conn.connection);
-    if (lastTracked == conn) {
-      lastConnection = null;
-      lastTracked = null;
+    if (last == conn) {
+      last = null;
     }
   }
 
