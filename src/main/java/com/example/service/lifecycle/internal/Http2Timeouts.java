@@ -34,10 +34,11 @@ import java.util.function.Consumer;
  *       is told (the drain's two GOAWAYs, so a stream the client opens meanwhile is served).
  * </ul>
  *
- * <p>It reads the client's frame headers only ({@link Http2Frames}), never a payload, and passes
- * every message on unchanged; it handles nothing going out, so Netty passes it by on the write
- * path. Open streams and the data flow control holds are Netty's ({@link Http2Connection}). Time is
- * the event loop's ticker, so a test moves it. Every method runs on the connection's loop.
+ * <p>It reads the client's frame headers ({@link Http2Frames}), no payload but a WINDOW_UPDATE's
+ * (for the write timeout), and passes every message on unchanged; it handles nothing going out, so
+ * Netty passes it by on the write path. Open streams and the data flow control holds are Netty's
+ * ({@link Http2Connection}). Time is the event loop's ticker, so a test moves it. Every method runs
+ * on the connection's loop.
  */
 final class Http2Timeouts extends ChannelInboundHandlerAdapter {
 
@@ -130,6 +131,13 @@ final class Http2Timeouts extends ChannelInboundHandlerAdapter {
           if (ended) {
             head = Head.NONE;
             headEnded = true;
+          }
+        }
+
+        @Override
+        public void windowUpdate(int streamId, int increment) {
+          if (streamId == 0) {
+            writes.connectionWindowUpdated(increment);
           }
         }
       };

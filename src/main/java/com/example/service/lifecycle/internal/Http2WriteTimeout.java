@@ -3,13 +3,9 @@ package com.example.service.lifecycle.internal;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
-import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
-import io.netty.handler.codec.http2.Http2FrameListener;
-import io.netty.handler.codec.http2.Http2FrameListenerDecorator;
 import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.util.concurrent.Future;
 
@@ -25,7 +21,10 @@ import io.netty.util.concurrent.Future;
  * what the client gave minus what the window gained. An update the stream's own window then holds
  * back sends nothing, and counts nothing. Netty hands DATA on only while the channel is writable,
  * so a client that stops reading its socket stops it too. Watching no outbound frame keeps the
- * timeouts' handler off the write path: 1–3% of an HTTP/2 request's CPU (docs/performance.md).
+ * timeouts' handler off the write path: 1–3% of an HTTP/2 request's CPU (docs/performance.md). The
+ * updates are told by the timeouts' walk of the client's frames, not by a decorator of the codec's
+ * frame listener: one more class behind that listener's calls kept the JIT from inlining Vert.x's
+ * handling of every frame (docs/performance.md).
  */
 final class Http2WriteTimeout {
 
@@ -36,9 +35,6 @@ final class Http2WriteTimeout {
 
   /** The WINDOW_UPDATE increments read for the connection as a whole (stream 0). */
   private long connectionWindowGiven;
-
-  /** Where it counts them: the decoder's frame listener, decorated; null until a stream opens. */
-  private Http2FrameListener decorator;
 
   private long dataSentAtCheck;
   private long progressAt;
@@ -62,10 +58,17 @@ final class Http2WriteTimeout {
     if (stopped || timer != null) {
       return;
     }
-    listen();
     dataSentAtCheck = dataSent();
     progressAt = now();
     timer = ctx.executor().schedule(this::check, writeNanos / 4, NANOSECONDS);
+  }
+
+  /**
+   * The client's WINDOW_UPDATE for the connection as a whole (stream 0) has arrived, and its codec
+   * reads it next, in the same read.
+   */
+  void connectionWindowUpdated(int increment) {
+    connectionWindowGiven += increment;
   }
 
   /** The connection is closed, or closing: the timer is cancelled and never set again. */
@@ -84,7 +87,7 @@ final class Http2WriteTimeout {
     }
     long now = now();
     long dataSent = dataSent();
-    if (listen() || !dataWaiting() || dataSent != dataSentAtCheck) {
+    if (!dataWaiting() || dataSent != dataSentAtCheck) {
       progressAt = now;
     }
     dataSentAtCheck = dataSent;
@@ -127,36 +130,6 @@ final class Http2WriteTimeout {
     Http2Connection connection = codec.connection();
     return connectionWindowGiven
         - codec.encoder().flowController().windowSize(connection.connectionStream());
-  }
-
-  /**
-   * Counts the client's WINDOW_UPDATEs from its connection's frame listener, decorated. Vert.x
-   * replaces the listener once: as the client's first SETTINGS arrive, or, for an h2c upgrade, just
-   * after the upgrade's stream opens; every check decorates the one in place again if it has
-   * changed.
-   *
-   * @return whether it has (re)placed the decorator just now, so that updates may have gone
-   *     uncounted
-   */
-  private boolean listen() {
-    Http2ConnectionDecoder decoder = codec.decoder();
-    if (decorator != null && decoder.frameListener() == decorator) {
-      return false;
-    }
-    decorator =
-        new Http2FrameListenerDecorator(decoder.frameListener()) {
-          @Override
-          public void onWindowUpdateRead(ChannelHandlerContext ctx, int streamId, int increment)
-              throws Http2Exception {
-            // Only the one in place counts, should a replaced one still be called by its successor.
-            if (streamId == Http2CodecUtil.CONNECTION_STREAM_ID && this == decorator) {
-              connectionWindowGiven += increment;
-            }
-            super.onWindowUpdateRead(ctx, streamId, increment);
-          }
-        };
-    decoder.frameListener(decorator);
-    return true;
   }
 
   private long now() {

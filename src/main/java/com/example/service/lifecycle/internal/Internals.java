@@ -71,11 +71,9 @@ import java.util.function.UnaryOperator;
  *       5.1: same.
  *   <li>That Vert.x's HTTP/2 handler is a Netty {@code Http2ConnectionHandler}: {@code
  *       Http2Timeouts} and {@code Http2Streams} find the codec's connection and flow controller
- *       through it ({@code Http2WriteTimeout} also decorates its decoder's frame listener, which
- *       Vert.x replaces once, at the client's first SETTINGS or just after an h2c upgrade's stream
- *       opens, and decorates the new one), and {@link #closeWhenStreamsEnd} sets its
- *       graceful-shutdown timeout to "none", which Vert.x's {@code shutdown(timeout)} cannot
- *       express. 5.1: true of its codec-based HTTP/2 ({@code http.impl.http2.codec}).
+ *       through it, and {@link #closeWhenStreamsEnd} sets its graceful-shutdown timeout to "none",
+ *       which Vert.x's {@code shutdown(timeout)} cannot express. 5.1: true of its codec-based
+ *       HTTP/2 ({@code http.impl.http2.codec}).
  *   <li>That Vert.x's HTTP/2 handler is also its connection's {@code Http2Connection.Listener}:
  *       {@link #shareStreamListener} puts the template's listener in its place, calling it first.
  *       Not checked against 5.1.
