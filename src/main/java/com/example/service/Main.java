@@ -57,7 +57,10 @@ public final class Main {
     }
     Logging.useFormat(config.get(LifecycleOptions.LOG_FORMAT));
     signals.warnIfIgnored();
-    Metrics metrics = config.get(LifecycleOptions.METRICS_ENABLED) ? Metrics.prometheus() : null;
+    Metrics metrics =
+        config.get(LifecycleOptions.METRICS_ENABLED)
+            ? Metrics.prometheus(config.get(LifecycleOptions.METRICS_GC_PAUSES))
+            : null;
     // No classpath file cache: this service serves no files from the classpath, and the cache is a
     // temp directory Vert.x would create and then delete again on the way out. An event loop for
     // each HTTP verticle, also past Vert.x's default pool (twice the processors).

@@ -255,7 +255,7 @@ class KubernetesManifestsTest {
     paths.add(annotations.get("prometheus.io/path"));
 
     // Every path the manifests name answers 200 on a running service.
-    Metrics metrics = Metrics.prometheus();
+    Metrics metrics = Metrics.prometheus(false);
     Vertx vertx = metrics.vertx(new VertxOptions(), false);
     HttpClient http = HttpClient.newBuilder().executor(Executors.newSingleThreadExecutor()).build();
     try {

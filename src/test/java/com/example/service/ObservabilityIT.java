@@ -42,7 +42,8 @@ class ObservabilityIT {
   @Test
   void metricsShowTheStandardSeriesAndTheShutdownsOwn() throws Exception {
     try (ServiceProcess service =
-        ServiceProcess.start(dir, Map.of("METRICS_HTTP_REQUESTS", "true"))) {
+        ServiceProcess.start(
+            dir, Map.of("METRICS_HTTP_REQUESTS", "true", "METRICS_GC_PAUSES", "true"))) {
       int port = service.port();
       try (RawHttp conn = new RawHttp("127.0.0.1", port, 10_000)) {
         assertThat(conn.get("/hello").status()).isEqualTo(200);
@@ -54,7 +55,9 @@ class ObservabilityIT {
           .contains("route=\"/hello\"")
           .contains("vertx_http_server_active_connections")
           .contains("jvm_memory_used_bytes")
-          .contains("jvm_gc_")
+          .contains("jvm_gc_collection_seconds_count{gc=")
+          .contains("jvm_gc_max_data_size_bytes")
+          .contains("jvm_gc_overhead")
           .contains("jvm_threads_live_threads")
           .contains("service_lifecycle_phase 0.0")
           .contains("service_http_requests_in_flight ")
@@ -75,6 +78,11 @@ class ObservabilityIT {
       String metrics = scrape(service.port());
       assertThat(metrics)
           .contains("jvm_memory_used_bytes")
+          // Each collector's count and time, read at the scrape; nothing listens to collections.
+          .contains("jvm_gc_collection_seconds_count{gc=")
+          .contains("jvm_gc_collection_seconds_sum{gc=")
+          .doesNotContain("jvm_gc_max_data_size_bytes")
+          .doesNotContain("jvm_gc_overhead")
           .contains("service_lifecycle_phase 0.0")
           .contains("service_lifecycle_delay_seconds NaN")
           .contains("service_lifecycle_delay_ended_quiet 0.0")

@@ -73,6 +73,13 @@ public record LifecycleOptions(
   public static final Config.Key<Boolean> METRICS_HTTP_REQUESTS =
       Config.bool("METRICS_HTTP_REQUESTS").orElse(false);
 
+  /**
+   * Micrometer's meters of each garbage collection: off by default for their cost (see {@link
+   * Metrics#prometheus}); each collector's collections and their time are there without them.
+   */
+  public static final Config.Key<Boolean> METRICS_GC_PAUSES =
+      Config.bool("METRICS_GC_PAUSES").orElse(false);
+
   /** {@code text}: one line a person reads; {@code json}: one object per line for a log shipper. */
   public static final Config.Key<String> LOG_FORMAT =
       Config.oneOf("LOG_FORMAT", "text", "json").orElse("text");
@@ -128,7 +135,8 @@ public record LifecycleOptions(
                 SHUTDOWN_TIMEOUT_MS,
                 SHUTDOWN_IDLE_MS));
     keys.addAll(HttpLimits.KEYS);
-    keys.addAll(List.of(METRICS_ENABLED, METRICS_HTTP_REQUESTS, LOG_FORMAT, ACCESS_LOG));
+    keys.addAll(
+        List.of(METRICS_ENABLED, METRICS_HTTP_REQUESTS, METRICS_GC_PAUSES, LOG_FORMAT, ACCESS_LOG));
     return List.copyOf(keys);
   }
 

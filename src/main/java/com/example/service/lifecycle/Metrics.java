@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.instrumentation.jvm.JvmGarbageCollectorMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -25,15 +26,20 @@ import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
- * Prometheus metrics at {@code GET /metrics} on the service port: Vert.x's own, from
- * vertx-micrometer-metrics (JVM memory, GC and threads; with {@code METRICS_HTTP_REQUESTS=true}
- * also HTTP server requests by method, route pattern and status, response times, active requests
- * and connections), and the shutdown's, under names dashboards and alerts can share:
+ * Prometheus metrics at {@code GET /metrics} on the service port: the JVM's (memory, threads,
+ * classes, CPU, and each collector's collections and their time as {@code
+ * jvm_gc_collection_seconds}, all read at each scrape; with {@code METRICS_GC_PAUSES=true} also
+ * Micrometer's meters of each collection: {@code jvm_gc_pause_seconds} by cause with its maximum,
+ * bytes allocated and promoted, live data, GC overhead), Vert.x's from vertx-micrometer-metrics
+ * (with {@code METRICS_HTTP_REQUESTS=true}: HTTP server requests by method, route pattern and
+ * status, response times, active requests and connections), and the shutdown's, under names
+ * dashboards and alerts can share:
  *
  * <ul>
  *   <li>{@code service_lifecycle_phase}: 0 serving, 1 pre-stop delay, 2 draining, 3 stopping
@@ -70,6 +76,9 @@ public final class Metrics {
 
   private final PrometheusMeterRegistry registry;
 
+  /** Whether Micrometer's GC meters listen to each collection ({@code METRICS_GC_PAUSES}). */
+  private final boolean gcPauses;
+
   /** The JVM's meters, as vertx-micrometer binds them ({@code jvmMetricsEnabled}). */
   private List<MeterBinder> jvm = List.of();
 
@@ -81,16 +90,24 @@ public final class Metrics {
   /** Completes once the JVM's meters are bound; /metrics waits for them. */
   private final Promise<Void> jvmBound = Promise.promise();
 
-  private Metrics(PrometheusMeterRegistry registry) {
+  private Metrics(PrometheusMeterRegistry registry, boolean gcPauses) {
     this.registry = registry;
+    this.gcPauses = gcPauses;
   }
 
-  /** A Prometheus registry, for a Vert.x instance made with {@link #vertx}. */
-  public static Metrics prometheus() {
+  /**
+   * A Prometheus registry, for a Vert.x instance made with {@link #vertx}.
+   *
+   * @param gcPauses also Micrometer's GC meters ({@code JvmGcMetrics}, {@code
+   *     JvmHeapPressureMetrics}); they take the JVM's notification of every collection, which the
+   *     JVM builds for them and they parse on its service thread: per collection, so under a high
+   *     allocation rate about 2% of the process's CPU (docs/performance.md)
+   */
+  public static Metrics prometheus(boolean gcPauses) {
     REGISTRY_LOG.setFilter(
         record ->
             record.getMessage() == null || !record.getMessage().startsWith(VERTX_GAUGE_AGAIN));
-    return new Metrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    return new Metrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), gcPauses);
   }
 
   /**
@@ -134,18 +151,24 @@ public final class Metrics {
 
   private synchronized Void bindJvm() {
     if (!closed) {
-      jvm =
-          List.of(
-              new ClassLoaderMetrics(),
-              new JvmCompilationMetrics(),
-              new JvmGcMetrics(),
-              new JvmHeapPressureMetrics(),
-              new JvmInfoMetrics(),
-              new JvmMemoryMetrics(),
-              new JvmThreadMetrics(),
-              new ProcessorMetrics(),
-              new UptimeMetrics());
+      List<MeterBinder> binders =
+          new ArrayList<>(
+              List.of(
+                  new ClassLoaderMetrics(),
+                  new JvmCompilationMetrics(),
+                  new JvmInfoMetrics(),
+                  new JvmMemoryMetrics(),
+                  new JvmThreadMetrics(),
+                  new ProcessorMetrics(),
+                  new UptimeMetrics()));
+      if (gcPauses) {
+        binders.add(new JvmGcMetrics());
+        binders.add(new JvmHeapPressureMetrics());
+      }
+      jvm = List.copyOf(binders);
       jvm.forEach(binder -> binder.bindTo(registry));
+      // Each collector's count and total time, as its MXBean keeps them: nothing per collection.
+      JvmGarbageCollectorMetrics.builder().register(registry.getPrometheusRegistry());
     }
     return null;
   }
