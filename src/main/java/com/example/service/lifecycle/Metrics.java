@@ -79,7 +79,10 @@ public final class Metrics {
   /** Whether Micrometer's GC meters listen to each collection ({@code METRICS_GC_PAUSES}). */
   private final boolean gcPauses;
 
-  /** The JVM's meters, as vertx-micrometer binds them ({@code jvmMetricsEnabled}). */
+  /**
+   * The JVM's Micrometer meters: vertx-micrometer's set ({@code jvmMetricsEnabled}), its two GC
+   * meters only with {@code METRICS_GC_PAUSES}.
+   */
   private List<MeterBinder> jvm = List.of();
 
   private boolean closed;
@@ -137,10 +140,10 @@ public final class Metrics {
   }
 
   /**
-   * Binds the meters vertx-micrometer would bind while making Vert.x, once: about 100 ms of class
-   * loading and MXBean lookups, on a worker at the first scrape rather than on the way to the first
-   * request. What they count from then on is what a scraper sees: its first scrape is where its
-   * rates start, and the collections before it move none of them.
+   * Binds the JVM's meters once: about 100 ms of class loading and MXBean lookups, on a worker at
+   * the first scrape rather than on the way to the first request. A scraper's first scrape is where
+   * its rates start; the collectors' counts go back to the JVM's start, Micrometer's GC meters to
+   * their binding.
    */
   private Future<Void> jvmBound(Vertx vertx) {
     if (jvmBinding.compareAndSet(false, true)) {
