@@ -104,7 +104,7 @@ public final class Metrics {
    * @param gcPauses also Micrometer's GC meters ({@code JvmGcMetrics}, {@code
    *     JvmHeapPressureMetrics}); they take the JVM's notification of every collection, which the
    *     JVM builds for them and they parse on its service thread: per collection, so under a high
-   *     allocation rate about 2% of the process's CPU (docs/performance.md)
+   *     allocation rate 2–3% of the process's CPU (docs/performance.md)
    */
   public static Metrics prometheus(boolean gcPauses) {
     REGISTRY_LOG.setFilter(
