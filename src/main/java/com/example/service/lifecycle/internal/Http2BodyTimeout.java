@@ -34,7 +34,8 @@ final class Http2BodyTimeout {
   private boolean stopped;
 
   /**
-   * @param ctx the context of the handler that installs it, whose loop and clock it uses
+   * @param ctx the context of {@code codec}, the connection's HTTP/2 handler, whose loop and clock
+   *     it uses
    * @param errors told of each stream reset: a kind to count, and the client
    */
   Http2BodyTimeout(
@@ -92,7 +93,6 @@ final class Http2BodyTimeout {
   private void check() {
     timer = null;
     long now = now();
-    ChannelHandlerContext codecCtx = ctx.pipeline().context(codec);
     for (var it = receiving.entrySet().iterator(); it.hasNext(); ) {
       var first = it.next();
       Http2Stream stream = first.getKey();
@@ -108,10 +108,10 @@ final class Http2BodyTimeout {
         errors.accept(
             "HTTP/2 request body timeout, stream reset",
             String.valueOf(ctx.channel().remoteAddress()));
-        codec.resetStream(codecCtx, stream.id(), Http2Error.CANCEL.code(), codecCtx.newPromise());
+        codec.resetStream(ctx, stream.id(), Http2Error.CANCEL.code(), ctx.newPromise());
       }
     }
-    codecCtx.flush();
+    ctx.flush();
   }
 
   private long now() {

@@ -154,7 +154,7 @@ final class Http2Switch {
 
   /** The time limits {@link #switchPipeline} installed on an HTTP/2 connection. */
   static Http2Timeouts timeouts(HttpConnection http2) {
-    return codec(http2).pipeline().get(Http2Timeouts.class);
+    return Http2Timeouts.of(codec(http2).channel());
   }
 
   /**
@@ -185,7 +185,7 @@ final class Http2Switch {
     pipeline.replace(Internals.HANDLER, Internals.HANDLER, http2);
     Internals.earlyErrors(http2, errors);
     // Before the upgrade's stream 1 exists, so that it counts as open.
-    pipeline.addBefore(Internals.HANDLER, Http2Timeouts.NAME, timeouts.get());
+    timeouts.get().install(pipeline.context(http2));
     if (upgrade != null) {
       // Stream 1 is the upgrade request, half-closed by the client; its HEADERS follow.
       Internals.serverUpgrade(http2, pipeline.context(http2), upgrade.settings());

@@ -3,20 +3,23 @@ package com.example.service.lifecycle.internal;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
- * The time limits of one HTTP/2 connection, in front of Vert.x's HTTP/2 handler, as the HTTP/1.1
- * guard keeps them for that protocol:
+ * The time limits of one HTTP/2 connection, kept on Vert.x's HTTP/2 handler as the HTTP/1.1 guard
+ * keeps them for that protocol:
  *
  * <ul>
  *   <li>the client's preface and first SETTINGS, and every header block (a HEADERS frame and its
@@ -35,15 +38,18 @@ import java.util.function.Consumer;
  * </ul>
  *
  * <p>It reads the client's frame headers ({@link Http2Frames}), no payload but a WINDOW_UPDATE's
- * (for the write timeout), and passes every message on unchanged; it handles nothing going out, so
- * Netty passes it by on the write path. Open streams and the data flow control holds are Netty's
- * ({@link Http2Connection}). Time is the event loop's ticker, so a test moves it. Every method runs
- * on the connection's loop.
+ * (for the write timeout), as the handler's cumulator: the handler (a Netty {@code
+ * ByteToMessageDecoder}) gives each read's bytes to it before it decodes them, and it merges them
+ * as Netty's default does. No handler of its own is in the pipeline, so a read passes the same
+ * handlers as in bare Vert.x, and the JIT compiles Netty's call to them as there (with one more
+ * class at that call, it did not inline it). It sees nothing going out. Open streams and the data
+ * flow control holds are Netty's ({@link Http2Connection}). Time is the event loop's ticker, so a
+ * test moves it. Every method runs on the connection's loop.
  */
-final class Http2Timeouts extends ChannelInboundHandlerAdapter {
+final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
 
-  /** The name it has in the pipeline, just before Vert.x's HTTP/2 handler. */
-  static final String NAME = "http2Timeouts";
+  private static final AttributeKey<Http2Timeouts> KEY =
+      AttributeKey.valueOf(Http2Timeouts.class, "timeouts");
 
   private static final int HEADERS = 0x1;
   private static final int SETTINGS = 0x4;
@@ -188,17 +194,32 @@ final class Http2Timeouts extends ChannelInboundHandlerAdapter {
     this.onResponseWritten = written;
   }
 
-  @Override
-  public void handlerAdded(ChannelHandlerContext ctx) {
-    this.ctx = ctx;
-    codec = ctx.pipeline().get(Http2ConnectionHandler.class);
+  /**
+   * Holds a connection to the limits from now, on {@code handler}, the context of its HTTP/2
+   * handler (Netty's {@code Http2ConnectionHandler}): call it before the handler has read a byte.
+   */
+  void install(ChannelHandlerContext handler) {
+    ctx = handler;
+    codec = (Http2ConnectionHandler) handler.handler();
     connection = codec.connection();
     bodies = new Http2BodyTimeout(ctx, codec, bodyNanos, errors);
     writes = new Http2WriteTimeout(ctx, codec, writeNanos, () -> expire("write timeout"));
     // The one listener, in Vert.x's place: see onStreamClosed.
     Internals.shareStreamListener(codec, StreamEvents::new);
+    // The codec hands each read to its cumulator before it decodes it: the walk happens there, and
+    // not in a handler of its own in front of the codec, so the read path is bare Vert.x's.
+    codec.setCumulator(this);
+    ctx.channel().attr(KEY).set(this);
+    // Before the codec's channelInactive closes its streams, whose close would otherwise set the
+    // idle timer again.
+    ctx.channel().closeFuture().addListener(future -> stop());
     headSince = now();
     armHead();
+  }
+
+  /** The limits {@link #install} holds {@code channel} to, or null. */
+  static Http2Timeouts of(Channel channel) {
+    return channel.attr(KEY).get();
   }
 
   /** The connection's stream events: Vert.x's listener first, then the timeouts and the rest. */
@@ -256,24 +277,16 @@ final class Http2Timeouts extends ChannelInboundHandlerAdapter {
     }
   }
 
-  @Override
-  public void handlerRemoved(ChannelHandlerContext ctx) {
+  private void stop() {
     closed = true;
     cancelAll();
   }
 
+  /** Walks the bytes of a read before the codec has them: Netty's own cumulation follows. */
   @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    // Before the codec closes its streams, whose close would otherwise set the idle timer again.
-    closed = true;
-    cancelAll();
-    ctx.fireChannelInactive();
-  }
-
-  @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof ByteBuf bytes && head != Head.EXPIRED) {
-      inbound.walk(bytes, clientFrames);
+  public ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
+    if (head != Head.EXPIRED) {
+      inbound.walk(in, clientFrames);
       if (headBegan && (head == Head.FRAME || head == Head.BLOCK)) {
         // A frame, or a header block, counts from the read that brought its first byte, as an
         // HTTP/1.1 head does; one that ended in the same read never needed the clock.
@@ -281,15 +294,18 @@ final class Http2Timeouts extends ChannelInboundHandlerAdapter {
         armHead();
       }
       headBegan = false;
+      if (headEnded) {
+        // The handshake or a header block is over: the idle timer runs again if it stopped while
+        // either was in progress. Checked before the codec has read what ended, when a block's
+        // stream is not open yet, so only when the timer stopped: a block that opens no stream
+        // leaves the connection as idle as it was.
+        headEnded = false;
+        if (idleTimer == null) {
+          armIdleIfNoStream();
+        }
+      }
     }
-    boolean idleCheck = headEnded;
-    headEnded = false;
-    ctx.fireChannelRead(msg);
-    if (idleCheck) {
-      // Once the codec has read what ended: a header block's stream is open by then, and the
-      // connection not idle.
-      armIdleIfNoStream();
-    }
+    return ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
   }
 
   /**
@@ -323,16 +339,15 @@ final class Http2Timeouts extends ChannelInboundHandlerAdapter {
     head = Head.EXPIRED;
     cancelAll();
     errors.accept("HTTP/2 " + what + ", closed", String.valueOf(ctx.channel().remoteAddress()));
-    ChannelHandlerContext codecCtx = ctx.pipeline().context(codec);
     codec
         .goAway(
-            codecCtx,
+            ctx,
             connection.remote().lastStreamCreated(),
             Http2Error.NO_ERROR.code(),
             ByteBufUtil.writeAscii(ctx.alloc(), what),
-            codecCtx.newPromise())
+            ctx.newPromise())
         .addListener(written -> ctx.close());
-    codecCtx.flush();
+    ctx.flush();
   }
 
   /**

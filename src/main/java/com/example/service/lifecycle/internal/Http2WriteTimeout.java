@@ -21,9 +21,9 @@ import io.netty.util.concurrent.Future;
  * what the client gave minus what the window gained. An update the stream's own window then holds
  * back sends nothing, and counts nothing. Netty hands DATA on only while the channel is writable,
  * so a client that stops reading its socket stops it too. Watching no outbound frame keeps the
- * timeouts' handler off the write path: 1–3% of an HTTP/2 request's CPU (docs/performance.md). The
- * updates are told by the timeouts' walk of the client's frames, not by a decorator of the codec's
- * frame listener: one more class behind that listener's calls kept the JIT from inlining Vert.x's
+ * timeouts off the write path: 1–3% of an HTTP/2 request's CPU (docs/performance.md). The updates
+ * are told by the timeouts' walk of the client's frames, not by a decorator of the codec's frame
+ * listener: one more class behind that listener's calls kept the JIT from inlining Vert.x's
  * handling of every frame (docs/performance.md).
  */
 final class Http2WriteTimeout {
@@ -42,7 +42,8 @@ final class Http2WriteTimeout {
   private boolean stopped;
 
   /**
-   * @param ctx the context of the handler that installs it, whose loop and clock it uses
+   * @param ctx the context of {@code codec}, the connection's HTTP/2 handler, whose loop and clock
+   *     it uses
    * @param expired run once when data has waited without progress for {@code writeNanos}
    */
   Http2WriteTimeout(

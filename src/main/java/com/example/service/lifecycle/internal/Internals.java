@@ -73,7 +73,10 @@ import java.util.function.UnaryOperator;
  *       Http2Timeouts} and {@code Http2Streams} find the codec's connection and flow controller
  *       through it, and {@link #closeWhenStreamsEnd} sets its graceful-shutdown timeout to "none",
  *       which Vert.x's {@code shutdown(timeout)} cannot express. 5.1: true of its codec-based
- *       HTTP/2 ({@code http.impl.http2.codec}).
+ *       HTTP/2 ({@code http.impl.http2.codec}). Being one, it is also a Netty {@code
+ *       ByteToMessageDecoder} that keeps Netty's default cumulator: {@code Http2Timeouts} sets its
+ *       own, which reads each read's bytes and then merges them as that default does. Not checked
+ *       against 5.1.
  *   <li>That Vert.x's HTTP/2 handler is also its connection's {@code Http2Connection.Listener}:
  *       {@link #shareStreamListener} puts the template's listener in its place, calling it first.
  *       Not checked against 5.1.

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link Http2Timeouts} in front of Netty's own HTTP/2 server codec, fed frames byte by byte where
- * it matters, on a clock the test moves.
+ * {@link Http2Timeouts} on Netty's own HTTP/2 server codec, fed frames byte by byte where it
+ * matters, on a clock the test moves.
  */
 class Http2TimeoutsTest {
 
@@ -66,7 +66,7 @@ class Http2TimeoutsTest {
             MILLISECONDS.toNanos(IDLE_MS),
             (kind, client) -> errors.add(kind));
     timeouts.onIdle(idles::incrementAndGet);
-    channel.pipeline().addBefore("handler", Http2Timeouts.NAME, timeouts);
+    timeouts.install(channel.pipeline().context(codec));
   }
 
   private static ByteBuf frame(int type, int flags, int stream, byte[] payload) {
@@ -358,6 +358,25 @@ class Http2TimeoutsTest {
     stream.close();
     advance(IDLE_MS - 1);
     assertThat(idles).hasValue(0);
+    advance(1);
+
+    assertThat(idles).hasValue(1);
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
+  void aHeaderBlockThatOpensNoStreamLeavesTheIdleTimeCountingFromTheLastClose() {
+    send(handshake());
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    codec.connection().stream(1).close();
+    advance(IDLE_MS / 2);
+    // Stream 1 again: closed, so the codec resets it and opens none.
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    assertThat(framesWritten()).contains(RST_STREAM);
+    assertThat(codec.connection().numActiveStreams()).isZero();
+    advance(IDLE_MS / 2 - 1);
+    assertThat(idles).hasValue(0);
+
     advance(1);
 
     assertThat(idles).hasValue(1);
