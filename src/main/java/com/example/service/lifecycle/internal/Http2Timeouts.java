@@ -135,6 +135,9 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
                 case NONE, FRAME, EXPIRED -> false;
               };
           if (ended) {
+            if (head == Head.HANDSHAKE) {
+              idleSince = now(); // once a connection: idle from the handshake's end
+            }
             head = Head.NONE;
             headEnded = true;
           }
@@ -254,7 +257,11 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
     @Override
     public void onStreamClosed(Http2Stream stream) {
       vertx.onStreamClosed(stream);
-      armIdleIfNoStream();
+      if (connection.numActiveStreams() == 0) {
+        // Idle from the last stream's close, even in a header block: the block may open none.
+        idleSince = now();
+        armIdle();
+      }
       bodies.streamClosed(stream);
       if (onStreamClosed != null) {
         onStreamClosed.accept(stream);
@@ -285,6 +292,16 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
   /** Walks the bytes of a read before the codec has them: Netty's own cumulation follows. */
   @Override
   public ByteBuf cumulate(ByteBufAllocator alloc, ByteBuf cumulation, ByteBuf in) {
+    try {
+      walk(in);
+    } catch (RuntimeException e) {
+      in.release(); // a cumulator owns what it is given (a timer refused by a loop shutting down)
+      throw e;
+    }
+    return ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
+  }
+
+  private void walk(ByteBuf in) {
     if (head != Head.EXPIRED) {
       inbound.walk(in, clientFrames);
       if (headBegan && (head == Head.FRAME || head == Head.BLOCK)) {
@@ -296,16 +313,16 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
       headBegan = false;
       if (headEnded) {
         // The handshake or a header block is over: the idle timer runs again if it stopped while
-        // either was in progress. Checked before the codec has read what ended, when a block's
-        // stream is not open yet, so only when the timer stopped: a block that opens no stream
-        // leaves the connection as idle as it was.
+        // either was in progress (before the codec has read what ended, so a block's stream is not
+        // open yet; the timer checks again when it fires). The idle time still counts from the
+        // last stream's close: a block that opens no stream leaves the connection as idle as it
+        // was.
         headEnded = false;
         if (idleTimer == null) {
-          armIdleIfNoStream();
+          armIdle();
         }
       }
     }
-    return ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(alloc, cumulation, in);
   }
 
   /**
@@ -351,18 +368,17 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
   }
 
   /**
-   * Idle from now, unless a stream or a header block is open (a frame header half-received is not
-   * one: the head timer holds that); the timer checks again when it fires.
+   * Sets the idle timer for the idle timeout from {@link #idleSince}, unless it is set, or a stream
+   * or a header block is open (a frame header half-received is not one: the head timer holds that);
+   * the timer checks again when it fires.
    */
-  private void armIdleIfNoStream() {
-    if (!idled
+  private void armIdle() {
+    if (idleTimer == null
+        && !idled
         && !closed
         && (head == Head.NONE || head == Head.FRAME)
         && connection.numActiveStreams() == 0) {
-      idleSince = now();
-      if (idleTimer == null) {
-        idleTimer = schedule(this::idle, idleNanos);
-      }
+      idleTimer = schedule(this::idle, idleNanos - (now() - idleSince));
     }
   }
 

@@ -384,6 +384,57 @@ class Http2TimeoutsTest {
   }
 
   @Test
+  void theLastStreamClosingDuringAHeaderBlockStartsTheIdleTime() {
+    send(handshake());
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 3, GET_ROOT));
+    codec.connection().stream(3).close();
+    advance(1_000);
+    // A block on closed stream 3, which opens none; stream 1 closes while it is in progress.
+    send(frame(HEADERS, END_STREAM, 3, GET_ROOT));
+    advance(500);
+    codec.connection().stream(1).close();
+    advance(500);
+    send(frame(CONTINUATION, END_HEADERS, 3, new byte[0]));
+    assertThat(codec.connection().numActiveStreams()).isZero();
+    advance(IDLE_MS - 500 - 1);
+    assertThat(idles).hasValue(0);
+
+    advance(1);
+
+    assertThat(idles).hasValue(1);
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
+  void aHeaderBlockAcrossTheIdleDeadlineThatOpensNoStreamDoesNotPutItOff() {
+    send(handshake());
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, GET_ROOT));
+    codec.connection().stream(1).close();
+    advance(IDLE_MS - 500);
+    send(frame(HEADERS, END_STREAM, 1, GET_ROOT)); // closed stream 1 again, across the deadline
+    advance(1_000);
+    assertThat(idles).as("not during the block").hasValue(0);
+
+    send(frame(CONTINUATION, END_HEADERS, 1, new byte[0]));
+    advance(1);
+
+    assertThat(idles).hasValue(1);
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
+  void aClosedConnectionSetsNoTimerAgain() {
+    send(handshake());
+    send(frame(HEADERS, END_HEADERS, 1, GET_ROOT)); // a body follows: the body timer runs
+    channel.close();
+    advance(Math.max(IDLE_MS, BODY_MS) * 2);
+
+    assertThat(idles).hasValue(0);
+    assertThat(errors).isEmpty();
+  }
+
+  @Test
   void aBodyNotEndedWithinTheBodyTimeoutHasItsStreamResetAndTheConnectionGoesOn() {
     send(handshake());
     send(frame(HEADERS, END_HEADERS, 1, GET_ROOT)); // a body follows
