@@ -33,8 +33,9 @@ import java.util.function.Consumer;
  *       make progress within the write timeout ({@link Http2WriteTimeout}, which this installs),
  *       else the connection gets a GOAWAY and is closed; its streams are then lost, and the drain
  *       counts them aborted;
- *   <li>a connection with no open stream for the idle timeout is asked to go away: {@link #onIdle}
- *       is told (the drain's two GOAWAYs, so a stream the client opens meanwhile is served).
+ *   <li>a connection with no open stream for the idle timeout ({@link Http2IdleTimeout}, which this
+ *       installs) is asked to go away: {@link #onIdle} is told (the drain's two GOAWAYs, so a
+ *       stream the client opens meanwhile is served).
  * </ul>
  *
  * <p>It reads the client's frame headers ({@link Http2Frames}), no payload but a WINDOW_UPDATE's
@@ -80,6 +81,7 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
   private final long writeNanos;
   private Http2WriteTimeout writes;
   private final long idleNanos;
+  private Http2IdleTimeout idle;
   private final BiConsumer<String, String> errors;
 
   private ChannelHandlerContext ctx;
@@ -91,15 +93,10 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
 
   private Head head = Head.HANDSHAKE;
   private long headSince;
-  private long idleSince;
   private Future<?> headTimer;
-  private Future<?> idleTimer;
 
   /** The channel is closed: no timer is set again. */
   private boolean closed;
-
-  /** The idle timeout has passed: the connection is going away, and is never idle again. */
-  private boolean idled;
 
   // Set by one read's walk and acted on after it, so that a read of whole frames reads no clock: a
   // frame or header block began in it; the handshake or a header block ended in it.
@@ -136,7 +133,7 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
               };
           if (ended) {
             if (head == Head.HANDSHAKE) {
-              idleSince = now(); // once a connection: idle from the handshake's end
+              idle.handshakeEnded();
             }
             head = Head.NONE;
             headEnded = true;
@@ -207,6 +204,9 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
     connection = codec.connection();
     bodies = new Http2BodyTimeout(ctx, codec, bodyNanos, errors);
     writes = new Http2WriteTimeout(ctx, codec, writeNanos, () -> expire("write timeout"));
+    idle =
+        new Http2IdleTimeout(
+            ctx, connection, idleNanos, () -> head != Head.NONE && head != Head.FRAME, this::idle);
     // The one listener, in Vert.x's place: see onStreamClosed.
     Internals.shareStreamListener(codec, StreamEvents::new);
     // The codec hands each read to its cumulator before it decodes it: the walk happens there, and
@@ -257,11 +257,7 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
     @Override
     public void onStreamClosed(Http2Stream stream) {
       vertx.onStreamClosed(stream);
-      if (connection.numActiveStreams() == 0) {
-        // Idle from the last stream's close, even in a header block: the block may open none.
-        idleSince = now();
-        armIdle();
-      }
+      idle.streamClosed();
       bodies.streamClosed(stream);
       if (onStreamClosed != null) {
         onStreamClosed.accept(stream);
@@ -312,15 +308,8 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
       }
       headBegan = false;
       if (headEnded) {
-        // The handshake or a header block is over: the idle timer runs again if it stopped while
-        // either was in progress (before the codec has read what ended, so a block's stream is not
-        // open yet; the timer checks again when it fires). The idle time still counts from the
-        // last stream's close: a block that opens no stream leaves the connection as idle as it
-        // was.
         headEnded = false;
-        if (idleTimer == null) {
-          armIdle();
-        }
+        idle.headEnded();
       }
     }
   }
@@ -331,7 +320,7 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
    */
   private void armHead() {
     if (headTimer == null && !closed) {
-      headTimer = schedule(this::checkHead, headNanos - (now() - headSince));
+      headTimer = schedule(headNanos - (now() - headSince));
     }
   }
 
@@ -342,7 +331,7 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
     }
     long left = headNanos - (now() - headSince);
     if (left > 0) {
-      headTimer = schedule(this::checkHead, left);
+      headTimer = schedule(left);
       return;
     }
     expire(head == Head.HANDSHAKE ? "preface and SETTINGS timeout" : "request head timeout");
@@ -367,35 +356,8 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
     ctx.flush();
   }
 
-  /**
-   * Sets the idle timer for the idle timeout from {@link #idleSince}, unless it is set, or a stream
-   * or a header block is open (a frame header half-received is not one: the head timer holds that);
-   * the timer checks again when it fires.
-   */
-  private void armIdle() {
-    if (idleTimer == null
-        && !idled
-        && !closed
-        && (head == Head.NONE || head == Head.FRAME)
-        && connection.numActiveStreams() == 0) {
-      idleTimer = schedule(this::idle, idleNanos - (now() - idleSince));
-    }
-  }
-
+  /** The connection has been idle for the idle timeout. */
   private void idle() {
-    idleTimer = null;
-    if (idled
-        || closed
-        || (head != Head.NONE && head != Head.FRAME)
-        || connection.numActiveStreams() > 0) {
-      return; // armed again when the last stream closes or the block ends
-    }
-    long left = idleNanos - (now() - idleSince);
-    if (left > 0) {
-      idleTimer = schedule(this::idle, left);
-      return;
-    }
-    idled = true;
     if (onIdle != null) {
       onIdle.run();
     } else {
@@ -404,25 +366,21 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
   }
 
   private void cancelAll() {
-    cancel(headTimer);
+    if (headTimer != null) {
+      headTimer.cancel(false);
+    }
     if (bodies != null) {
       bodies.stop();
       writes.stop();
+      idle.stop();
     }
-    cancel(idleTimer);
   }
 
   private long now() {
     return ctx.executor().ticker().nanoTime();
   }
 
-  private Future<?> schedule(Runnable task, long delayNanos) {
-    return ctx.executor().schedule(task, Math.max(1, delayNanos), NANOSECONDS);
-  }
-
-  private static void cancel(Future<?> timer) {
-    if (timer != null) {
-      timer.cancel(false);
-    }
+  private Future<?> schedule(long delayNanos) {
+    return ctx.executor().schedule(this::checkHead, Math.max(1, delayNanos), NANOSECONDS);
   }
 }
