@@ -369,11 +369,9 @@ final class Http2Timeouts implements ByteToMessageDecoder.Cumulator {
     if (headTimer != null) {
       headTimer.cancel(false);
     }
-    if (bodies != null) {
-      bodies.stop();
-      writes.stop();
-      idle.stop();
-    }
+    bodies.stop();
+    writes.stop();
+    idle.stop();
   }
 
   private long now() {
