@@ -376,7 +376,7 @@ public final class Benchmark {
   /** One h2load run on {@code url} for {@code runSeconds}; none of its requests may fail. */
   private H2load.Counts h2load(String url, int runSeconds) throws Exception {
     try (H2load load =
-        H2load.start(scratch, wrkCore, url, H2_CONNECTIONS, H2_STREAMS, runSeconds, 0)) {
+        H2load.unlogged(scratch, wrkCore, url, H2_CONNECTIONS, H2_STREAMS, runSeconds)) {
       H2load.Counts counts = load.counts(runSeconds * 3L + 30);
       if (counts.failed() > 0 || counts.errored() > 0) {
         throw new IllegalStateException("h2load failed requests: " + counts.json());

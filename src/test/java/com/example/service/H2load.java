@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * h2load (Debian's nghttp2-client) as a child process: closed-loop HTTP/2 load with prior
  * knowledge, over {@code connections} connections with {@code streams} concurrent streams each, and
  * h2load's own counts. Its log file (one line per finished request) tells a test when the load is
- * running.
+ * running, and which failed requests had been sent; a throughput run has none, as writing it costs
+ * the load generator's core a line per request.
  */
 final class H2load implements AutoCloseable {
 
@@ -30,7 +31,8 @@ final class H2load implements AutoCloseable {
   /**
    * h2load's summary (its request counts, status classes and rate), and from its log how many of
    * the failed requests had been sent: h2load logs a request that never started (its connection
-   * failed before the stream opened) with start time 0.
+   * failed before the stream opened) with start time 0. Without the log, every failed request
+   * counts as sent.
    */
   record Counts(
       long total,
@@ -76,7 +78,7 @@ final class H2load implements AutoCloseable {
 
   /**
    * Starts h2load against {@code url} for {@code seconds} (its {@code -D}), after a warm-up of
-   * {@code warmUpSeconds} (0 for none).
+   * {@code warmUpSeconds} (0 for none), logging every request.
    *
    * @param launcher e.g. {@code taskset -c 0}; it must exec h2load
    */
@@ -89,7 +91,34 @@ final class H2load implements AutoCloseable {
       int seconds,
       int warmUpSeconds)
       throws IOException {
-    Path log = Files.createTempFile(dir, "h2load", ".log");
+    return start(
+        dir,
+        launcher,
+        url,
+        connections,
+        streams,
+        seconds,
+        warmUpSeconds,
+        Files.createTempFile(dir, "h2load", ".log"));
+  }
+
+  /** As {@link #start}, without the log: for throughput, where only the counts are read. */
+  static H2load unlogged(
+      Path dir, List<String> launcher, String url, int connections, int streams, int seconds)
+      throws IOException {
+    return start(dir, launcher, url, connections, streams, seconds, 0, null);
+  }
+
+  private static H2load start(
+      Path dir,
+      List<String> launcher,
+      String url,
+      int connections,
+      int streams,
+      int seconds,
+      int warmUpSeconds,
+      Path log)
+      throws IOException {
     Path output = Files.createTempFile(dir, "h2load", ".out");
     List<String> command = new ArrayList<>(launcher);
     command.addAll(
@@ -100,8 +129,10 @@ final class H2load implements AutoCloseable {
             "-m",
             Integer.toString(streams),
             "-D",
-            Integer.toString(seconds),
-            "--log-file=" + log));
+            Integer.toString(seconds)));
+    if (log != null) {
+      command.add("--log-file=" + log);
+    }
     if (warmUpSeconds > 0) {
       command.add("--warm-up-time=" + warmUpSeconds);
     }
@@ -115,7 +146,8 @@ final class H2load implements AutoCloseable {
   }
 
   /**
-   * Waits until {@code requests} have finished (h2load logs each as it ends), or h2load has exited.
+   * Waits until {@code requests} have finished (h2load logs each as it ends), or h2load has exited;
+   * for a run {@link #start}ed, which logs.
    *
    * @return whether that many finished
    */
@@ -160,7 +192,7 @@ final class H2load implements AutoCloseable {
         Long.parseLong(status.group(1)),
         Long.parseLong(status.group(4)),
         Double.parseDouble(rate.group(1)),
-        failedAfterSending());
+        log == null ? Long.parseLong(requests.group(5)) : failedAfterSending());
   }
 
   /** Log rows: start time (µs since the epoch, 0 if never started), status (-1: failed), µs. */
