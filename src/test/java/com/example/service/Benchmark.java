@@ -399,8 +399,7 @@ public final class Benchmark {
                 "http://127.0.0.1:" + p.port() + "/hello",
                 H2_CONNECTIONS,
                 H2_STREAMS,
-                6,
-                0)) {
+                6)) {
       if (!load.awaitFinished(50L * H2_CONNECTIONS, 30_000)) {
         throw new IllegalStateException("h2load did not get going");
       }

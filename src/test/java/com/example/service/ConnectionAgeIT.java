@@ -109,7 +109,7 @@ class ConnectionAgeIT {
       String url = "http://127.0.0.1:" + service.port() + "/job?ms=20";
       // h2load never reconnects after a GOAWAY: each connection ends at its age, and the requests
       // it had yet to send count as failed without having been sent.
-      try (H2load load = H2load.start(dir, List.of(), url, 4, 8, 3, 0)) {
+      try (H2load load = H2load.start(dir, List.of(), url, 4, 8, 3)) {
         H2load.Counts counts = load.counts(30);
         System.out.println("h2load with connection age: " + counts.json());
         assertThat(counts.succeeded()).isGreaterThan(0);

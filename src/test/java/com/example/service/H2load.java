@@ -77,28 +77,20 @@ final class H2load implements AutoCloseable {
   }
 
   /**
-   * Starts h2load against {@code url} for {@code seconds} (its {@code -D}), after a warm-up of
-   * {@code warmUpSeconds} (0 for none), logging every request.
+   * Starts h2load against {@code url} for {@code seconds} (its {@code -D}), logging every request.
    *
    * @param launcher e.g. {@code taskset -c 0}; it must exec h2load
    */
   static H2load start(
-      Path dir,
-      List<String> launcher,
-      String url,
-      int connections,
-      int streams,
-      int seconds,
-      int warmUpSeconds)
+      Path dir, List<String> launcher, String url, int connections, int streams, int seconds)
       throws IOException {
-    return start(
+    return launch(
         dir,
         launcher,
         url,
         connections,
         streams,
         seconds,
-        warmUpSeconds,
         Files.createTempFile(dir, "h2load", ".log"));
   }
 
@@ -106,17 +98,16 @@ final class H2load implements AutoCloseable {
   static H2load unlogged(
       Path dir, List<String> launcher, String url, int connections, int streams, int seconds)
       throws IOException {
-    return start(dir, launcher, url, connections, streams, seconds, 0, null);
+    return launch(dir, launcher, url, connections, streams, seconds, null);
   }
 
-  private static H2load start(
+  private static H2load launch(
       Path dir,
       List<String> launcher,
       String url,
       int connections,
       int streams,
       int seconds,
-      int warmUpSeconds,
       Path log)
       throws IOException {
     Path output = Files.createTempFile(dir, "h2load", ".out");
@@ -132,9 +123,6 @@ final class H2load implements AutoCloseable {
             Integer.toString(seconds)));
     if (log != null) {
       command.add("--log-file=" + log);
-    }
-    if (warmUpSeconds > 0) {
-      command.add("--warm-up-time=" + warmUpSeconds);
     }
     command.add(url);
     Process process =

@@ -51,7 +51,7 @@ class Http2LoadShutdownIT {
                 "HTTP_INSTANCES", Integer.toString(instances),
                 "SHUTDOWN_DELAY_MS", Integer.toString(delayMs)))) {
       String url = "http://127.0.0.1:" + service.port() + path;
-      try (H2load load = H2load.start(dir, List.of(), url, CONNECTIONS, STREAMS, 6, 0)) {
+      try (H2load load = H2load.start(dir, List.of(), url, CONNECTIONS, STREAMS, 6)) {
         assertThat(load.awaitFinished(50L * CONNECTIONS, 30_000)).as("load running").isTrue();
 
         service.signal("TERM");

@@ -142,8 +142,7 @@ final class Rebalance implements AutoCloseable {
    */
   private String h2load() throws Exception {
     try (H2load load =
-        H2load.start(
-            dir, List.of(), "http://127.0.0.1:" + frontPort + "/peer", CLIENTS, 1, 30, 0)) {
+        H2load.start(dir, List.of(), "http://127.0.0.1:" + frontPort + "/peer", CLIENTS, 1, 30)) {
       Thread.sleep(FOURTH_AFTER_MS); // the load runs on the three instances first
       instances[INSTANCES - 1] = startInstance(INSTANCES - 1);
       warm(instances[INSTANCES - 1]);
