@@ -4,7 +4,11 @@
 # run, default 10) size it, INSTANCES (default 1) is HTTP_INSTANCES for both servers; the defaults
 # take about 13 minutes on 2 cores. BENCH=connection-layer runs only what the connection layer
 # costs: /hello over HTTP/1.1 and HTTP/2 against bare Vert.x, paired by round, with the server's CPU
-# time per request, and both under slow-head connections of both protocols.
+# time per request, and both under slow-head connections of both protocols. BENCH=memory runs the
+# same /hello rounds with both servers on a heap of fixed size, the 576 MiB the image gives the JVM
+# in the compose file's and the Kubernetes manifest's 768 MiB (-Xms576m -Xmx576m): with the JVM's
+# defaults G1 sizes the heap by its pause times, differently from start to start, and a fixed size
+# leaves RSS to what each server holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

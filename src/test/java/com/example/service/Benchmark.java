@@ -41,6 +41,12 @@ public final class Benchmark {
   static final List<String> CONTAINER_FLAGS =
       List.of("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError");
 
+  /**
+   * A heap of fixed size for both servers: the 576 MiB the image's {@code -XX:MaxRAMPercentage=75}
+   * gives in the 768 MiB limit of the compose file and the Kubernetes manifest.
+   */
+  static final List<String> FIXED_HEAP_FLAGS = List.of("-Xms576m", "-Xmx576m");
+
   private static final int CONNECTIONS = 32;
   private static final int SLOWLORIS = 200;
   private static final int SLOWLORIS_HEAD_TIMEOUT_MS = 5000;
@@ -100,7 +106,11 @@ public final class Benchmark {
     Files.writeString(out, results.encodePrettily());
     System.out.println();
     System.out.println(
-        results.containsKey("loss") ? table(results) : connectionLayerTable(results));
+        results.containsKey("loss")
+            ? table(results)
+            : results.containsKey("slowloris")
+                ? connectionLayerTable(results)
+                : fixedHeapTable(results));
     System.out.println("figures: " + out);
     System.exit(0);
   }
@@ -120,6 +130,9 @@ public final class Benchmark {
     if ("connection-layer".equals(System.getenv("BENCH"))) {
       return connectionLayer(results);
     }
+    if ("memory".equals(System.getenv("BENCH"))) {
+      return fixedHeap(results);
+    }
 
     // Throughput and latency, A B A B; RSS read right after each run.
     JsonArray tRuns = new JsonArray();
@@ -133,8 +146,8 @@ public final class Benchmark {
       offRuns.add(throughput(template, List.of(), Map.of("METRICS_ENABLED", "false")));
       perRequestRuns.add(throughput(template, List.of(), Map.of("METRICS_HTTP_REQUESTS", "true")));
       bRuns.add(throughput(baseline, List.of(), Map.of()));
-      h2tRuns.add(h2Throughput(template));
-      h2bRuns.add(h2Throughput(baseline));
+      h2tRuns.add(h2Throughput(template, List.of()));
+      h2bRuns.add(h2Throughput(baseline, List.of()));
     }
     JsonObject containerRun = throughput(template, CONTAINER_FLAGS, Map.of());
     results.put(
@@ -232,8 +245,8 @@ public final class Benchmark {
     for (int i = 0; i < rounds; i++) {
       tRuns.add(throughput(template, List.of(), Map.of()));
       bRuns.add(throughput(baseline, List.of(), Map.of()));
-      h2tRuns.add(h2Throughput(template));
-      h2bRuns.add(h2Throughput(baseline));
+      h2tRuns.add(h2Throughput(template, List.of()));
+      h2bRuns.add(h2Throughput(baseline, List.of()));
     }
     results.put(
         "throughput",
@@ -248,8 +261,39 @@ public final class Benchmark {
   }
 
   /**
+   * Both servers with a heap of fixed size ({@link #FIXED_HEAP_FLAGS}), {@code /hello} over
+   * HTTP/1.1 and HTTP/2, paired by round as in {@link #connectionLayer}. With the JVM's defaults G1
+   * sizes the heap by how long its pauses take, and under the same load one start of either server
+   * commits a heap about a fifth larger than the next; with the size fixed, RSS compares what each
+   * server holds.
+   */
+  private JsonObject fixedHeap(JsonObject results) throws Exception {
+    JsonArray tRuns = new JsonArray();
+    JsonArray bRuns = new JsonArray();
+    JsonArray h2tRuns = new JsonArray();
+    JsonArray h2bRuns = new JsonArray();
+    for (int i = 0; i < rounds; i++) {
+      tRuns.add(throughput(template, FIXED_HEAP_FLAGS, Map.of()));
+      bRuns.add(throughput(baseline, FIXED_HEAP_FLAGS, Map.of()));
+      h2tRuns.add(h2Throughput(template, FIXED_HEAP_FLAGS));
+      h2bRuns.add(h2Throughput(baseline, FIXED_HEAP_FLAGS));
+    }
+    results.put("flags", String.join(" ", FIXED_HEAP_FLAGS));
+    results.put(
+        "throughput",
+        new JsonObject()
+            .put("template", summary(tRuns))
+            .put("baseline", summary(bRuns))
+            .put("http2Template", h2Summary(h2tRuns))
+            .put("http2Baseline", h2Summary(h2bRuns))
+            .put("paired", paired(tRuns, bRuns, h2tRuns, h2bRuns)));
+    return results;
+  }
+
+  /**
    * Template/baseline per round (the rounds alternate, so a pair shares the machine's state): the
-   * median ratio and its spread, for req/s and for the server's CPU time per request.
+   * median ratio and its spread, for req/s, the server's CPU time per request and its RSS after the
+   * load.
    */
   private static JsonObject paired(
       JsonArray http1Template,
@@ -260,7 +304,9 @@ public final class Benchmark {
         .put("http1Rps", ratios(http1Template, http1Baseline, "rps"))
         .put("http1CpuPerRequest", ratios(http1Template, http1Baseline, "cpuUsPerRequest"))
         .put("http2Rps", ratios(http2Template, http2Baseline, "rps"))
-        .put("http2CpuPerRequest", ratios(http2Template, http2Baseline, "cpuUsPerRequest"));
+        .put("http2CpuPerRequest", ratios(http2Template, http2Baseline, "cpuUsPerRequest"))
+        .put("http1Rss", ratios(http1Template, http1Baseline, "rssMiB"))
+        .put("http2Rss", ratios(http2Template, http2Baseline, "rssMiB"));
   }
 
   private static JsonObject ratios(JsonArray template, JsonArray baseline, String key) {
@@ -351,8 +397,8 @@ public final class Benchmark {
   }
 
   /** h2load on {@code /hello}, HTTP/2 with prior knowledge, pinned as wrk is. */
-  private JsonObject h2Throughput(Variant v) throws Exception {
-    try (ServiceProcess p = start(serviceCore, v, List.of(), Map.of(), 0)) {
+  private JsonObject h2Throughput(Variant v, List<String> flags) throws Exception {
+    try (ServiceProcess p = start(serviceCore, v, flags, Map.of(), 0)) {
       String url = "http://127.0.0.1:" + p.port() + "/hello";
       scrapeOnce(p);
       warmUp(() -> h2load(url, Math.max(2, seconds / 3)));
@@ -1020,6 +1066,28 @@ public final class Benchmark {
     return sb.toString();
   }
 
+  /** Both servers with a heap of fixed size (BENCH=memory). */
+  private static String fixedHeapTable(JsonObject r) {
+    StringBuilder sb = header(r);
+    sb.append("\nBoth servers with ").append(r.getString("flags")).append(".\n\n");
+    sb.append("| figure | template | baseline | template/baseline |\n|---|---|---|---|\n");
+    JsonObject t = r.getJsonObject("throughput");
+    for (String[] f :
+        new String[][] {
+          {"template", "baseline", "HTTP/1.1"}, {"http2Template", "http2Baseline", "HTTP/2"}
+        }) {
+      row(
+          sb,
+          f[2] + " RSS after the load (MiB, median of " + r.getInteger("rounds") + ")",
+          t.getJsonObject(f[0]),
+          t.getJsonObject(f[1]),
+          o -> median(o.getJsonArray("runs"), "rssMiB"),
+          "%.0f");
+    }
+    pairedRows(sb, r);
+    return sb.toString();
+  }
+
   /** The per-round template/baseline ratios: median and spread. */
   private static void pairedRows(StringBuilder sb, JsonObject r) {
     JsonObject paired = r.getJsonObject("throughput").getJsonObject("paired");
@@ -1032,7 +1100,9 @@ public final class Benchmark {
           {"http1Rps", "HTTP/1.1 req/s"},
           {"http1CpuPerRequest", "HTTP/1.1 server CPU per request"},
           {"http2Rps", "HTTP/2 req/s"},
-          {"http2CpuPerRequest", "HTTP/2 server CPU per request"}
+          {"http2CpuPerRequest", "HTTP/2 server CPU per request"},
+          {"http1Rss", "HTTP/1.1 RSS after the load"},
+          {"http2Rss", "HTTP/2 RSS after the load"}
         }) {
       JsonObject ratio = paired.getJsonObject(f[0]);
       sb.append(
