@@ -238,56 +238,44 @@ public final class Benchmark {
    * Vert.x alternating, paired by round; then both under slow-head connections of both protocols.
    */
   private JsonObject connectionLayer(JsonObject results) throws Exception {
-    JsonArray tRuns = new JsonArray();
-    JsonArray bRuns = new JsonArray();
-    JsonArray h2tRuns = new JsonArray();
-    JsonArray h2bRuns = new JsonArray();
-    for (int i = 0; i < rounds; i++) {
-      tRuns.add(throughput(template, List.of(), Map.of()));
-      bRuns.add(throughput(baseline, List.of(), Map.of()));
-      h2tRuns.add(h2Throughput(template, List.of()));
-      h2bRuns.add(h2Throughput(baseline, List.of()));
-    }
-    results.put(
-        "throughput",
-        new JsonObject()
-            .put("template", summary(tRuns))
-            .put("baseline", summary(bRuns))
-            .put("http2Template", h2Summary(h2tRuns))
-            .put("http2Baseline", h2Summary(h2bRuns))
-            .put("paired", paired(tRuns, bRuns, h2tRuns, h2bRuns)));
+    results.put("throughput", pairedRounds(List.of()));
     results.put("slowloris", new JsonArray().add(slowloris(template)).add(slowloris(baseline)));
     return results;
   }
 
   /**
-   * Both servers with a heap of fixed size ({@link #FIXED_HEAP_FLAGS}), {@code /hello} over
-   * HTTP/1.1 and HTTP/2, paired by round as in {@link #connectionLayer}. With the JVM's defaults G1
-   * sizes the heap by how long its pauses take, and under the same load one start of either server
-   * commits a heap about a fifth larger than the next; with the size fixed, RSS compares what each
-   * server holds.
+   * The rounds of {@link #connectionLayer} with both servers on a heap of fixed size ({@link
+   * #FIXED_HEAP_FLAGS}). With the JVM's defaults G1 sizes the heap by how long its pauses take, and
+   * under the same load one start of either server commits a heap about a fifth larger than the
+   * next; with the size fixed, RSS compares what each server holds.
    */
   private JsonObject fixedHeap(JsonObject results) throws Exception {
+    results.put("flags", String.join(" ", FIXED_HEAP_FLAGS));
+    results.put("throughput", pairedRounds(FIXED_HEAP_FLAGS));
+    return results;
+  }
+
+  /**
+   * {@code /hello} over HTTP/1.1 and HTTP/2, template and bare Vert.x alternating, both with the
+   * JVM flags {@code flags}: each run's figures, their medians, and the per-pair ratios.
+   */
+  private JsonObject pairedRounds(List<String> flags) throws Exception {
     JsonArray tRuns = new JsonArray();
     JsonArray bRuns = new JsonArray();
     JsonArray h2tRuns = new JsonArray();
     JsonArray h2bRuns = new JsonArray();
     for (int i = 0; i < rounds; i++) {
-      tRuns.add(throughput(template, FIXED_HEAP_FLAGS, Map.of()));
-      bRuns.add(throughput(baseline, FIXED_HEAP_FLAGS, Map.of()));
-      h2tRuns.add(h2Throughput(template, FIXED_HEAP_FLAGS));
-      h2bRuns.add(h2Throughput(baseline, FIXED_HEAP_FLAGS));
+      tRuns.add(throughput(template, flags, Map.of()));
+      bRuns.add(throughput(baseline, flags, Map.of()));
+      h2tRuns.add(h2Throughput(template, flags));
+      h2bRuns.add(h2Throughput(baseline, flags));
     }
-    results.put("flags", String.join(" ", FIXED_HEAP_FLAGS));
-    results.put(
-        "throughput",
-        new JsonObject()
-            .put("template", summary(tRuns))
-            .put("baseline", summary(bRuns))
-            .put("http2Template", h2Summary(h2tRuns))
-            .put("http2Baseline", h2Summary(h2bRuns))
-            .put("paired", paired(tRuns, bRuns, h2tRuns, h2bRuns)));
-    return results;
+    return new JsonObject()
+        .put("template", summary(tRuns))
+        .put("baseline", summary(bRuns))
+        .put("http2Template", h2Summary(h2tRuns))
+        .put("http2Baseline", h2Summary(h2bRuns))
+        .put("paired", paired(tRuns, bRuns, h2tRuns, h2bRuns));
   }
 
   /**
