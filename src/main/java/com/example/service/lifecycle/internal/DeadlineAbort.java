@@ -11,8 +11,8 @@ import java.util.List;
  * started is answered 503 (with {@code Retry-After}) and its connection closed after it; a response
  * already on its way cannot become a 503, so its HTTP/1 connection is cut (its guard counts what it
  * loses: a client that does not read would never get a 503 either) and its HTTP/2 stream reset. An
- * HTTP/2 stream whose whole response is written, its client still sending, lost nothing: it closes
- * with its connection and counts drained.
+ * HTTP/2 stream whose whole response is written, its client still sending, lost nothing: {@link
+ * LoopConnections#abort} counts it drained before, and it closes with its connection.
  */
 final class DeadlineAbort {
 
@@ -54,9 +54,6 @@ final class DeadlineAbort {
   private static void abortStreams(
       TrackedConnection conn, ConnectionStates states, HttpDrain shared) {
     for (Exchange exchange : List.copyOf(conn.exchanges)) {
-      if (exchange.responseWritten) {
-        continue;
-      }
       exchange.aborted = true;
       shared.countAborted(1);
       HttpServerResponse response = exchange.response;

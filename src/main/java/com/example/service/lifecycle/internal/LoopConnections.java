@@ -319,6 +319,15 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
   void abort() {
     held.clear();
     for (TrackedConnection conn : List.copyOf(connections.values())) {
+      if (conn.http2) {
+        // Written whole while its client still sends: nothing of it is lost. Counted now, not when
+        // the close below reaches its stream, which may come after the drain's count is taken.
+        for (Exchange exchange : List.copyOf(conn.exchanges)) {
+          if (exchange.responseWritten) {
+            ended(exchange, true);
+          }
+        }
+      }
       DeadlineAbort.abort(conn, states, shared);
     }
   }
