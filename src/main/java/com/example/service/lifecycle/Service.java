@@ -42,6 +42,8 @@ public final class Service {
 
   private static final Logger LOG = Logger.getLogger("lifecycle");
 
+  private static final String STILL_STOPPING = "a component is still stopping";
+
   private final Vertx vertx;
   private final LifecycleOptions options;
   private final HttpDrain drain;
@@ -296,7 +298,7 @@ public final class Service {
                         state.advance(LifecyclePhase.STOPPING);
                         return deployments.stopAll(deadline);
                       })
-                  .compose(stopped -> closeVertx(stopped, deadline));
+                  .compose(stopped -> closeVertx(stopped ? null : STILL_STOPPING, deadline));
             })
         .map(
             stopped -> {
@@ -368,21 +370,15 @@ public final class Service {
                 startStatus = EXIT_INCOMPLETE;
               }
               int started = startStatus;
-              boolean stillStarting = startStatus == EXIT_INCOMPLETE;
+              String starting =
+                  started == EXIT_INCOMPLETE ? waitingFor + " is still starting" : null;
               return deployments
                   .stopAll(deadline)
                   .compose(
-                      stopped -> {
-                        if (stillStarting) {
-                          // Vert.x's close would fail that start's future on a loop of its own
-                          // and hand the failure to the deploying context's loop, which the same
-                          // close may already have shut down: Vert.x then logs the rejected
-                          // handoff with a stack trace. The process exits all the same.
-                          LOG.warning("not closing Vert.x: " + waitingFor + " is still starting");
-                          return Future.succeededFuture(false);
-                        }
-                        return closeVertx(stopped, deadline);
-                      })
+                      stopped ->
+                          closeVertx(
+                              starting != null ? starting : stopped ? null : STILL_STOPPING,
+                              deadline))
                   .map(closed -> started == EXIT_OK && !closed ? EXIT_INCOMPLETE : started);
             })
         .map(
@@ -397,12 +393,17 @@ public final class Service {
             });
   }
 
-  /** Closes Vert.x once every component has stopped; true if it closed by the deadline. */
-  private Future<Boolean> closeVertx(boolean stopped, Deadline deadline) {
-    if (!stopped) {
-      // Vert.x's close would undeploy the component still stopping a second time and log that as
-      // an error; the process exits all the same.
-      LOG.warning("not closing Vert.x: a component is still stopping");
+  /**
+   * Closes Vert.x, unless {@code busy} says which component has not stopped or started; true if it
+   * closed by the deadline.
+   */
+  private Future<Boolean> closeVertx(String busy, Deadline deadline) {
+    if (busy != null) {
+      // Vert.x's close would undeploy that component: one still stopping a second time, which it
+      // logs as an error; one still starting by failing its start on a loop of its own and handing
+      // that to the deploying context's loop, which the same close may have shut down already, and
+      // Vert.x logs the rejected handoff with a stack trace. The process exits all the same.
+      LOG.warning("not closing Vert.x: " + busy);
       return Future.succeededFuture(false);
     }
     long boundMs = deadline.untilMs(deadline.closeMs());
