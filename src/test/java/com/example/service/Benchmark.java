@@ -364,7 +364,8 @@ public final class Benchmark {
               .put("p50Ms", latencyMs(out, "50%"))
               .put("p99Ms", latencyMs(out, "99%"))
               .put("cpuUsPerRequest", cpu / number(out, "(\\d+) requests in"))
-              .put("rssMiB", rssMiB(p.pid()));
+              .put("rssMiB", rssMiB(p.pid()))
+              .put("heapMiB", heapMiB(p.pid()));
       System.out.println("throughput " + run.encode());
       p.signal("TERM");
       p.awaitExit(Duration.ofSeconds(60));
@@ -399,6 +400,7 @@ public final class Benchmark {
               .put("rps", counts.reqPerSec())
               .put("cpuUsPerRequest", cpu / counts.succeeded())
               .put("rssMiB", rssMiB(p.pid()))
+              .put("heapMiB", heapMiB(p.pid()))
               .put("h2load", new JsonObject(counts.json()));
       System.out.println("http2 throughput " + run.encode());
       p.signal("TERM");
@@ -814,6 +816,25 @@ public final class Benchmark {
     throw new IllegalStateException("no VmRSS for " + pid);
   }
 
+  /**
+   * The heap the JVM has committed, read after the RSS (jcmd attaches a thread). With the JVM's
+   * defaults G1 grows the heap when its pauses take more than a threshold share of the time, so
+   * this says which size a start drew, and how much of the RSS is that draw.
+   */
+  private static double heapMiB(long pid) throws Exception {
+    Path jcmd =
+        Path.of(ProcessHandle.current().info().command().orElseThrow()).resolveSibling("jcmd");
+    Process p =
+        new ProcessBuilder(jcmd.toString(), Long.toString(pid), "GC.heap_info")
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("jcmd GC.heap_info failed:\n" + out);
+    }
+    return number(out, "heap\\s+total (\\d+)K") / 1024;
+  }
+
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
@@ -1049,8 +1070,35 @@ public final class Benchmark {
         t.getJsonObject("http2Baseline"),
         o -> o.getDouble("rps"),
         "%.0f");
+    heapRows(sb, t);
     pairedRows(sb, r);
     slowlorisTable(sb, r.getJsonArray("slowloris"));
+    return sb.toString();
+  }
+
+  /** The heap each server's starts committed, as "size×starts" (MiB), beside the RSS ratio. */
+  private static void heapRows(StringBuilder sb, JsonObject t) {
+    for (String[] f :
+        new String[][] {
+          {"template", "baseline", "HTTP/1.1"}, {"http2Template", "http2Baseline", "HTTP/2"}
+        }) {
+      sb.append(
+          String.format(
+              "| %s heap committed after the load (MiB × starts) | %s | %s | |%n",
+              f[2],
+              heapSizes(t.getJsonObject(f[0]).getJsonArray("runs")),
+              heapSizes(t.getJsonObject(f[1]).getJsonArray("runs"))));
+    }
+  }
+
+  private static String heapSizes(JsonArray runs) {
+    java.util.TreeMap<Long, Integer> sizes = new java.util.TreeMap<>();
+    for (int i = 0; i < runs.size(); i++) {
+      sizes.merge(Math.round(runs.getJsonObject(i).getDouble("heapMiB")), 1, Integer::sum);
+    }
+    StringBuilder sb = new StringBuilder();
+    sizes.forEach(
+        (size, n) -> sb.append(sb.isEmpty() ? "" : ", ").append(size).append("×").append(n));
     return sb.toString();
   }
 
