@@ -75,6 +75,7 @@ final class ConnectionGuard {
   private final Http1State state;
   private final GracefulClose close;
   private final WriteStallWatch stall;
+  private final ChannelFutureListener stopWhenClosed = f -> stop();
   private ChannelHandlerContext decoder;
   private ChannelHandlerContext watch;
 
@@ -132,8 +133,18 @@ final class ConnectionGuard {
     guard.decoder = pipeline.context(decoder);
     guard.watch = pipeline.context(watch);
     guard.state.start(pipeline.channel().eventLoop());
-    pipeline.channel().closeFuture().addListener(f -> guard.stop());
+    pipeline.channel().closeFuture().addListener(guard.stopWhenClosed);
     return guard;
+  }
+
+  /**
+   * The connection is HTTP/2's now: this guard has no more to do, and its channel's close must not
+   * keep it (with the HTTP/1 decoder and Vert.x's HTTP/1 connection it reaches) as long as the
+   * HTTP/2 connection lives.
+   */
+  void handedOn() {
+    stop();
+    channel.closeFuture().removeListener(stopWhenClosed);
   }
 
   /** The connection's channel. */

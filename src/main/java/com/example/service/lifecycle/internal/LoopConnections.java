@@ -3,6 +3,8 @@ package com.example.service.lifecycle.internal;
 import com.example.service.lifecycle.LongLived;
 import com.example.service.lifecycle.internal.LoopDrain.Phase;
 import com.example.service.lifecycle.internal.TrackedConnection.State;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -117,15 +119,45 @@ public final class LoopConnections implements Handler<HttpServerRequest> {
    */
   void toHttp2(TrackedConnection conn, Http2Switch.Upgrade upgrade) {
     states.set(conn, State.SWITCHING);
-    guard
-        .http2()
-        .switchPipeline(conn.connection, upgrade, http2 -> switched(conn, http2))
-        // Its HTTP/1 connection's close handler is gone with Vert.x's HTTP/1 handler.
-        .addListener(closed -> closed(conn));
+    Switching switching = new Switching(conn);
+    ChannelFuture channelClosed = guard.http2().switchPipeline(conn.connection, upgrade, switching);
+    if (conn.state == State.SWITCHING) {
+      // Not switched at once, as an upgrade is.
+      channelClosed.addListener(switching);
+    }
+  }
+
+  /**
+   * An HTTP/1 connection on its way to HTTP/2. Its close handler is gone with Vert.x's HTTP/1
+   * handler, so until the HTTP/2 connection arrives, with a close handler of its own, the channel's
+   * close ends it. Vert.x's HTTP/2 handler keeps this (its connection handler) for as long as the
+   * connection lives: once switched, it lets go of the HTTP/1 connection, its guard and decoder.
+   */
+  private final class Switching implements Handler<HttpConnection>, ChannelFutureListener {
+
+    private TrackedConnection from;
+
+    Switching(TrackedConnection from) {
+      this.from = from;
+    }
+
+    @Override
+    public void handle(HttpConnection http2) {
+      TrackedConnection switched = from;
+      from = null;
+      switched.guard.channel().closeFuture().removeListener(this);
+      switched(switched, http2);
+    }
+
+    @Override
+    public void operationComplete(ChannelFuture closed) {
+      closed(from);
+    }
   }
 
   /** The HTTP/2 connection takes the place, and the slot, of the one it switched from. */
   private void switched(TrackedConnection from, HttpConnection http2) {
+    from.guard.handedOn();
     forget(from);
     states.set(from, State.CLOSED);
     from.closed.complete();
