@@ -832,7 +832,16 @@ public final class Benchmark {
     if (p.waitFor() != 0) {
       throw new IllegalStateException("jcmd GC.heap_info failed:\n" + out);
     }
-    return number(out, "heap\\s+total (\\d+)K") / 1024;
+    // G1 states one heap; the serial collector (one core) a young and an old generation.
+    Matcher total = Pattern.compile("total (\\d+)K").matcher(out);
+    long kib = 0;
+    while (total.find()) {
+      kib += Long.parseLong(total.group(1));
+    }
+    if (kib == 0) {
+      throw new IllegalStateException("no heap size in:\n" + out);
+    }
+    return kib / 1024.0;
   }
 
   private static int freePort() throws IOException {
