@@ -832,8 +832,9 @@ public final class Benchmark {
     if (p.waitFor() != 0) {
       throw new IllegalStateException("jcmd GC.heap_info failed:\n" + out);
     }
-    // G1 states one heap; the serial collector (one core) a young and an old generation.
-    Matcher total = Pattern.compile("total (\\d+)K").matcher(out);
+    // G1 states one heap; the serial collector (one core) a young and an old generation. JDK 17
+    // says "total 393216K", JDK 25 "total reserved 6172672K, committed 393216K".
+    Matcher total = Pattern.compile("total (?:reserved \\d+K, committed )?(\\d+)K").matcher(out);
     long kib = 0;
     while (total.find()) {
       kib += Long.parseLong(total.group(1));

@@ -16,12 +16,12 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.junit5.VertxExtension;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -95,7 +95,7 @@ class Http2SwitchTest {
   /**
    * Vert.x's HTTP/2 handler lives as long as its connection, and so does all it holds: the HTTP/1
    * connection made at accept, its guard and decoder were once kept that way, about 6 KB for every
-   * HTTP/2 connection's life. Counted live by the JDK's class histogram (a full collection first),
+   * HTTP/2 connection's life. Counted live by the JVM's class histogram (a full collection first),
    * beside an HTTP/1.1 connection open at the same time, whose objects show that the count sees
    * them.
    */
@@ -140,18 +140,18 @@ class Http2SwitchTest {
     assertThat(service.shutdown("test").await()).isZero();
   }
 
-  /** The live objects of this JVM by class, from {@code jcmd GC.class_histogram}. */
+  /**
+   * The live objects of this JVM by class: {@code GC.class_histogram}, a full collection first,
+   * through the platform's diagnostic-command MBean (jcmd's attach to its own JVM hangs on JDK 25).
+   */
   private static String liveClassHistogram() throws Exception {
-    Path jcmd =
-        Path.of(ProcessHandle.current().info().command().orElseThrow()).resolveSibling("jcmd");
-    Process p =
-        new ProcessBuilder(
-                jcmd.toString(), Long.toString(ProcessHandle.current().pid()), "GC.class_histogram")
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor()).as(out).isZero();
-    return out;
+    return (String)
+        ManagementFactory.getPlatformMBeanServer()
+            .invoke(
+                new ObjectName("com.sun.management:type=DiagnosticCommand"),
+                "gcClassHistogram",
+                new Object[] {new String[0]},
+                new String[] {String[].class.getName()});
   }
 
   private static long instances(String histogram, String className) {
