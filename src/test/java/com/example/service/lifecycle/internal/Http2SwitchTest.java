@@ -63,24 +63,32 @@ class Http2SwitchTest {
         }
       };
 
-  @Timeout(value = 30, unit = TimeUnit.SECONDS)
-  @ParameterizedTest(name = "h2c upgrade: {0}")
-  @ValueSource(booleans = {false, true})
-  void anHttp2ConnectionKeepsOnlyVertxsHandler(boolean upgrade, Vertx vertx) {
+  /** The service on one loop and an ephemeral port, with h2c upgrades on. */
+  private static Service start(Vertx vertx) {
     JsonObject json =
         new JsonObject()
             .put("HTTP_HOST", "127.0.0.1")
             .put("HTTP_PORT", 0)
             .put("HTTP_INSTANCES", 1)
             .put("HTTP2_UPGRADE", true);
-    Service service =
-        Service.start(vertx, PIPELINE, Config.from(json, LifecycleOptions.keysWith(PIPELINE)))
-            .await();
-    HttpClient client =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(upgrade));
+    return Service.start(vertx, PIPELINE, Config.from(json, LifecycleOptions.keysWith(PIPELINE)))
+        .await();
+  }
+
+  /** An HTTP/2 client: with prior knowledge, or by an h2c upgrade. */
+  private static HttpClient http2Client(Vertx vertx, boolean upgrade) {
+    return vertx.createHttpClient(
+        new HttpClientOptions()
+            .setProtocolVersion(HttpVersion.HTTP_2)
+            .setHttp2ClearTextUpgrade(upgrade));
+  }
+
+  @Timeout(value = 30, unit = TimeUnit.SECONDS)
+  @ParameterizedTest(name = "h2c upgrade: {0}")
+  @ValueSource(booleans = {false, true})
+  void anHttp2ConnectionKeepsOnlyVertxsHandler(boolean upgrade, Vertx vertx) {
+    Service service = start(vertx);
+    HttpClient client = http2Client(vertx, upgrade);
     String answer =
         client
             .request(HttpMethod.GET, service.httpPort(), "127.0.0.1", "/pipeline")
@@ -103,20 +111,8 @@ class Http2SwitchTest {
   @ParameterizedTest(name = "h2c upgrade: {0}")
   @ValueSource(booleans = {false, true})
   void anHttp2ConnectionLetsGoOfItsHttp1Objects(boolean upgrade, Vertx vertx) throws Exception {
-    JsonObject json =
-        new JsonObject()
-            .put("HTTP_HOST", "127.0.0.1")
-            .put("HTTP_PORT", 0)
-            .put("HTTP_INSTANCES", 1)
-            .put("HTTP2_UPGRADE", true);
-    Service service =
-        Service.start(vertx, PIPELINE, Config.from(json, LifecycleOptions.keysWith(PIPELINE)))
-            .await();
-    HttpClient http2 =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(upgrade));
+    Service service = start(vertx);
+    HttpClient http2 = http2Client(vertx, upgrade);
     HttpClient http1 = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true));
     for (HttpClient client : List.of(http2, http1)) {
       client
